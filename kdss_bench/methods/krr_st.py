@@ -1,0 +1,224 @@
+"""KRR-ST: self-supervised dataset distillation by kernel ridge regression (Lee et al., ICLR 2024).
+
+X_s (m synthetic images) and Y_s (their learnable m x d target representations) are optimised so
+that a linear head fitted in closed form on (phi(X_s), Y_s) predicts the frozen self-supervised
+teacher's representations of augmented real images. phi is drawn from a pool of ConvNets trained
+online on (X_s, Y_s). Every step follows the official ``algorithms/distill.py`` (brief 1.5); the
+known bugs and history of the official code are named settings (see ``KrrStSettings``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from kdss_bench import PROTOCOL_VERSION
+from kdss_bench.methods.context import DistillContext
+from kdss_bench.methods.distilled_set import DistilledSet
+from kdss_bench.methods.kernel_ridge_head import kernel_ridge_predict
+from kdss_bench.methods.model_pool import ModelPool
+from kdss_bench.methods.settings import KrrStSettings
+from kdss_bench.errors import ConfigError
+from kdss_bench.models.registry import build_model
+from kdss_bench.teacher.features import teacher_features
+from kdss_bench.train.augment import TrainAugment, normalize, to_float
+from kdss_bench.train.batch_stream import ShuffledBatchStream
+from kdss_bench.train.seeding import derive_seed, device_generator
+
+CHECKPOINT_FILE = "krr_st_checkpoint.pt"
+
+
+def initial_synthetic_set(ctx: DistillContext, settings: KrrStSettings) -> tuple[torch.Tensor, torch.Tensor]:
+    """X_s <- m random real training images; Y_s <- teacher(normalise(X_s)) (brief 1.3).
+
+    With ``xs_init="raw"`` (official) X_s keeps the raw [0, 1] pixels although the networks read
+    normalised real images; ``"normalized"`` starts X_s in the same space as the real inputs.
+    """
+    source = ctx.source
+    if ctx.budget > source.x_train.shape[0]:
+        raise ConfigError(f"budget {ctx.budget} exceeds the {source.x_train.shape[0]} training images of "
+                          f"'{source.name}'; lower the suite's budget")
+    generator = torch.Generator().manual_seed(derive_seed(ctx.seed, "xs_init"))
+    picked = torch.randperm(source.x_train.shape[0], generator=generator)[: ctx.budget]
+    raw = to_float(source.x_train[picked].to(ctx.device))
+    normalised = normalize(raw, source.mean, source.std)
+    y_syn = teacher_features(ctx.teacher, normalised).float()
+    x_syn = raw if settings.xs_init == "raw" else normalised
+    return x_syn.clone().contiguous(), y_syn.clone().contiguous()
+
+
+class KrrSt:
+    """The KRR-ST method: ``distill(ctx) -> DistilledSet`` with features as targets."""
+
+    name = "krr_st"
+    target_kind = "features"
+
+    def distill(self, ctx: DistillContext) -> DistilledSet:
+        settings: KrrStSettings = ctx.settings  # type: ignore[assignment]
+        if ctx.teacher is None:
+            raise ConfigError("krr_st needs a teacher; add a 'teacher:' section to the suite")
+        run = KrrStRun(ctx, settings)
+        return run.execute()
+
+
+class KrrStRun:
+    """One distillation: state, the outer step, checkpoints. Split out so tests can step it."""
+
+    def __init__(self, ctx: DistillContext, settings: KrrStSettings):
+        self.ctx, self.settings = ctx, settings
+        device, source = ctx.device, ctx.source
+        torch.manual_seed(derive_seed(ctx.seed, "pool_init"))
+        self.rng = np.random.default_rng(derive_seed(ctx.seed, "pool_choice"))
+        x_syn, y_syn = initial_synthetic_set(ctx, settings)
+        self.x_syn = x_syn.requires_grad_(True)
+        self.y_syn = y_syn.requires_grad_(True)
+        self.in_shape = tuple(self.x_syn.shape[1:])
+        self.feature_dim = int(self.y_syn.shape[1])
+        if settings.outer_optimizer == "adamw":
+            self.optimizer = torch.optim.AdamW([self.x_syn, self.y_syn], lr=settings.lr,
+                                               weight_decay=settings.weight_decay)
+        else:
+            self.optimizer = torch.optim.SGD([self.x_syn, self.y_syn], lr=settings.lr, momentum=0.5,
+                                             weight_decay=settings.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LinearLR(
+            self.optimizer, start_factor=1.0, end_factor=settings.lr_end_factor,
+            total_iters=max(1, settings.outer_steps))
+        self.pool = ModelPool(self._build_inner_model, size=settings.pool_size,
+                              online_iterations=settings.online_iterations,
+                              optimizer=settings.online_optimizer, lr=settings.online_lr,
+                              weight_decay=settings.online_weight_decay, reset=settings.pool_reset,
+                              rng=self.rng)
+        self.x_real = source.x_train.to(device)
+        self.real_batches = ShuffledBatchStream((self.x_real,), settings.real_batch,
+                                                seed=derive_seed(ctx.seed, "real_batches"))
+        self.augment = TrainAugment(source.mean, source.std) if settings.real_augment == "crop_flip" else None
+        self.augment_generator = device_generator(ctx.seed, "real_augment", device)
+        self.step = 0
+        self.elapsed_before = 0.0
+        self.losses: list[float] = []
+
+    def _build_inner_model(self) -> nn.Module:
+        return build_model(self.ctx.model, in_shape=self.in_shape, num_outputs=self.feature_dim).to(self.ctx.device)
+
+    def real_batch(self) -> torch.Tensor:
+        (batch,) = next(self.real_batches)
+        if self.augment is not None:
+            return self.augment(batch, generator=self.augment_generator)
+        return normalize(to_float(batch), self.ctx.source.mean, self.ctx.source.std)
+
+    def outer_step(self) -> float:
+        """One KRR-ST update of X_s and Y_s followed by the pool update (brief 1.5, steps 1-9)."""
+        settings = self.settings
+        idx = int(self.rng.integers(settings.pool_size))
+        model = self.pool.models[idx]
+        model.eval()
+        x_real = self.real_batch()
+        with torch.no_grad():
+            y_real = self.ctx.teacher(x_real)
+            f_real = model.embed(x_real)
+        f_syn = model.embed(self.x_syn)
+        prediction = kernel_ridge_predict(f_real, f_syn, self.y_syn, ridge=settings.ridge)
+        loss = F.mse_loss(prediction, y_real)
+        grad_x, grad_y = torch.autograd.grad(loss, [self.x_syn, self.y_syn])
+        self.x_syn.grad, self.y_syn.grad = grad_x, grad_y
+        if settings.grad_clip > 0:
+            nn.utils.clip_grad_norm_(self.x_syn, settings.grad_clip)
+            nn.utils.clip_grad_norm_(self.y_syn, settings.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.pool.update(idx, self.x_syn.detach(), self.y_syn.detach())
+        self.step += 1
+        value = float(loss.detach())
+        self.losses.append(value)
+        return value
+
+    # --- checkpoints -------------------------------------------------------------------------
+    def _checkpoint_path(self) -> Path | None:
+        return None if self.ctx.work_dir is None else self.ctx.work_dir / CHECKPOINT_FILE
+
+    def save_checkpoint(self, elapsed: float) -> None:
+        path = self._checkpoint_path()
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {
+            "step": self.step, "elapsed": elapsed, "losses": self.losses,
+            "x_syn": self.x_syn.detach().cpu(), "y_syn": self.y_syn.detach().cpu(),
+            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+            "pool": self.pool.state_dict(), "real_batches": self.real_batches.state_dict(),
+            "augment_generator": self.augment_generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+        }
+        temporary = path.with_suffix(f".tmp-{os.getpid()}")
+        torch.save(state, temporary)
+        os.replace(temporary, path)
+
+    def load_checkpoint(self) -> bool:
+        path = self._checkpoint_path()
+        if path is None or not path.is_file():
+            return False
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.no_grad():
+            self.x_syn.copy_(state["x_syn"].to(self.ctx.device))
+            self.y_syn.copy_(state["y_syn"].to(self.ctx.device))
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.pool.load_state_dict(state["pool"])
+        self.real_batches.load_state_dict(state["real_batches"])
+        self.augment_generator.set_state(state["augment_generator"])
+        torch.set_rng_state(state["torch_rng"])
+        self.step, self.elapsed_before, self.losses = state["step"], state["elapsed"], list(state["losses"])
+        return True
+
+    # --- the whole run -----------------------------------------------------------------------
+    def execute(self) -> DistilledSet:
+        ctx, settings = self.ctx, self.settings
+        started = time.perf_counter()
+        total = settings.outer_steps
+        resumed = self.load_checkpoint()
+        if resumed:
+            ctx.emit("metric", step=self.step, total=total, resumed_from=self.step)
+        else:
+            ctx.emit("progress", step=0, total=total, phase="pool_warm_start")
+            self.pool.warm_start(self.x_syn, self.y_syn,
+                                 on_model=lambda i, n: ctx.emit("progress", step=0, total=total,
+                                                                phase="pool_warm_start", model=i, steps=n))
+        report_every = max(1, min(50, total // 100 or 1))
+        while self.step < total:
+            loss = self.outer_step()
+            if self.step % report_every == 0 or self.step == total:
+                ctx.emit("progress", step=self.step, total=total, loss=loss,
+                         lr=self.scheduler.get_last_lr()[0], reinitialisations=self.pool.reinitialisations)
+            if settings.checkpoint_every and self.step % settings.checkpoint_every == 0 and self.step < total:
+                self.save_checkpoint(self.elapsed_before + time.perf_counter() - started)
+        wall = self.elapsed_before + time.perf_counter() - started
+        result = DistilledSet(
+            images=self.x_syn.detach().cpu().float(), targets=self.y_syn.detach().cpu().float(),
+            target_kind="features", manifest=self._manifest(wall))
+        path = self._checkpoint_path()
+        if path is not None and path.exists():
+            path.unlink()
+        return result
+
+    def _manifest(self, wall: float) -> dict:
+        ctx, settings = self.ctx, self.settings
+        tail = self.losses[-min(len(self.losses), 20):] if self.losses else []
+        return {
+            "method": "krr_st", "source": ctx.source.name, "source_fingerprint": ctx.source.fingerprint(),
+            "budget": ctx.budget, "seed": ctx.seed, "teacher": ctx.teacher_id, "model": ctx.model,
+            "settings": settings.as_dict(),
+            "input_space": "raw" if settings.xs_init == "raw" else "normalized",
+            "normalization": {"mean": list(ctx.source.mean), "std": list(ctx.source.std)},
+            "cost": {"wall_time_s": round(wall, 3), "outer_steps": self.step},
+            "loss": {"first": self.losses[0] if self.losses else None,
+                     "last20_mean": float(np.mean(tail)) if tail else None},
+            "pool_reinitialisations": self.pool.reinitialisations,
+            "protocol_version": PROTOCOL_VERSION,
+            "versions": {"torch": str(torch.__version__)},
+        }

@@ -1,0 +1,58 @@
+"""Content-addressed artifacts: a stage's output is stored under the hash of what produced it.
+
+A folder ``<root>/<stage>/<key>/`` exists only once complete: it is built under a temporary name
+and renamed into place, so an interrupted stage leaves no half artifact behind, and any later run
+(of this suite or another) with the same inputs reuses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from kdss_bench import PROTOCOL_VERSION
+
+
+def content_key(parts: dict[str, Any]) -> str:
+    """A stable 20-hex-digit hash of ``parts`` (plus the protocol version)."""
+    canonical = json.dumps({"protocol": PROTOCOL_VERSION, **parts}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:20]
+
+
+class ArtifactCache:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def folder(self, stage: str, key: str) -> Path:
+        return self.root / stage / key
+
+    def has(self, stage: str, key: str) -> bool:
+        return self.folder(stage, key).is_dir()
+
+    def work_dir(self, stage: str, key: str) -> Path:
+        """Scratch space that survives interruption (resumable checkpoints), removed on completion."""
+        return self.root / stage / f"{key}.work"
+
+    @contextmanager
+    def create(self, stage: str, key: str) -> Iterator[Path]:
+        """Yield a temporary folder to fill; on success it becomes ``folder(stage, key)`` atomically."""
+        final = self.folder(stage, key)
+        temporary = final.with_name(f"{key}.tmp-{os.getpid()}")
+        shutil.rmtree(temporary, ignore_errors=True)
+        temporary.mkdir(parents=True)
+        try:
+            yield temporary
+        except BaseException:
+            shutil.rmtree(temporary, ignore_errors=True)
+            raise
+        try:
+            os.replace(temporary, final)
+        except OSError:  # another process finished the same artifact first: keep theirs
+            shutil.rmtree(temporary, ignore_errors=True)
+        shutil.rmtree(self.work_dir(stage, key), ignore_errors=True)

@@ -1,0 +1,232 @@
+"""The stage graph of one suite: data -> teacher -> distilled set -> pre-trained backbone -> evaluation.
+
+Every stage but data and evaluation is cached under a content key (its config plus the keys of
+its inputs), so seven targets share one pre-trained backbone, every method shares one teacher,
+and an interrupted suite resumes at the first missing artifact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from kdss_bench.config import Suite
+from kdss_bench.data.image_set import ImageSet
+from kdss_bench.data.registry import load_dataset
+from kdss_bench.methods.context import DistillContext
+from kdss_bench.methods.distilled_set import DistilledSet
+from kdss_bench.methods.registry import load_method, method_info
+from kdss_bench.runner.artifact_cache import ArtifactCache, content_key
+from kdss_bench.runner.grid import Cell
+from kdss_bench.runner.peak_memory import peak_memory_mb, reset_peak_memory
+
+Emit = Callable[..., None]
+EmitFactory = Callable[[str], Emit]  # stage name -> emit(kind, step=, total=, **values)
+
+TEACHER_FILE = "teacher.pt"
+BACKBONE_FILE = "backbone.safetensors"
+
+
+@dataclass
+class StageOutcome:
+    """What a stage reports back to the cell: its key, whether it was cached, its cost."""
+
+    key: str
+    cached: bool
+    wall_time_s: float = 0.0
+    peak_memory_mb: float = 0.0
+
+
+@lru_cache(maxsize=8)
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Pipeline:
+    def __init__(self, suite: Suite, *, results_root: Path, device: torch.device):
+        self.suite = suite
+        self.device = device
+        self.cache = ArtifactCache(Path(results_root) / ".cache")
+        self._teacher: tuple[nn.Module, str] | None = None
+        self.outcomes: dict[str, StageOutcome] = {}
+
+    # --- data ----------------------------------------------------------------------------------
+    def image_set(self, name: str) -> ImageSet:
+        return load_dataset(name, resolution=self.suite.resolution, data_root=self.suite.data_root,
+                            declared=self.suite.datasets)
+
+    def load_all_data(self) -> None:
+        """Read every dataset up front so a bad file fails before any result folder is written."""
+        self.image_set(self.suite.source)
+        for target in self.suite.targets:
+            self.image_set(target)
+
+    @property
+    def in_shape(self) -> tuple[int, int, int]:
+        return (3, self.suite.resolution, self.suite.resolution)
+
+    # --- teacher -------------------------------------------------------------------------------
+    def teacher(self, emit: Emit) -> tuple[nn.Module, str]:
+        """The frozen self-supervised target model and an id that changes when its weights do."""
+        if self._teacher is not None:
+            return self._teacher
+        from kdss_bench.teacher.checkpoint import load_teacher_checkpoint, save_teacher_checkpoint
+
+        spec = self.suite.teacher
+        started = time.perf_counter()
+        if spec.kind == "checkpoint":
+            teacher_id = "checkpoint-" + file_sha256(str(spec.checkpoint))[:16]
+            emit("start", cached=True, checkpoint=str(spec.checkpoint))
+            teacher = load_teacher_checkpoint(spec.checkpoint, arch=spec.arch, in_shape=self.in_shape)
+            self.outcomes["teacher"] = StageOutcome(teacher_id, cached=True)
+        else:
+            source = self.image_set(self.suite.source)
+            key = content_key({"stage": "teacher", "spec": spec.identity(), "source": source.fingerprint(),
+                               "resolution": self.suite.resolution})
+            teacher_id = "barlow_twins-" + key
+            cached = self.cache.has("teacher", key)
+            emit("start", cached=cached, arch=spec.arch, epochs=spec.epochs)
+            if not cached:
+                from kdss_bench.teacher.barlow_twins import train_barlow_twins
+
+                reset_peak_memory(self.device.type)
+                model = train_barlow_twins(
+                    source, arch=spec.arch, epochs=spec.epochs, batch_size=spec.batch_size, lr=spec.lr,
+                    projector_dims=spec.projector_dims, seed=spec.seed, device=self.device,
+                    on_progress=lambda step, total, loss: emit("progress", step=step, total=total, loss=loss))
+                with self.cache.create("teacher", key) as folder:
+                    save_teacher_checkpoint(model, folder / TEACHER_FILE)
+            teacher = load_teacher_checkpoint(self.cache.folder("teacher", key) / TEACHER_FILE,
+                                              arch=spec.arch, in_shape=self.in_shape)
+            self.outcomes["teacher"] = StageOutcome(teacher_id, cached=cached,
+                                                    wall_time_s=time.perf_counter() - started)
+        teacher = teacher.to(self.device).eval()
+        emit("end", cached=self.outcomes["teacher"].cached, wall_time_s=time.perf_counter() - started)
+        self._teacher = (teacher, teacher_id)
+        return self._teacher
+
+    # --- distillation --------------------------------------------------------------------------
+    def distill_key(self, method: str, teacher_id: str) -> str:
+        source = self.image_set(self.suite.source)
+        return content_key({
+            "stage": "distill", "method": method, "settings": self.suite.methods[method].as_dict(),
+            "source": source.fingerprint(), "budget": self.suite.budget, "resolution": self.suite.resolution,
+            "model": self.suite.method_model(method), "teacher": teacher_id, "seed": self.suite.distill_seed,
+        })
+
+    def distilled(self, method: str, emit_for: EmitFactory) -> tuple[DistilledSet | None, str | None]:
+        info = method_info(method)
+        if info.implementation is None:
+            return None, None
+        teacher, teacher_id = self.teacher(emit_for("teacher")) if info.needs_teacher else (None, "")
+        key = self.distill_key(method, teacher_id)
+        emit = emit_for("distill")
+        cached = self.cache.has("distill", key)
+        emit("start", cached=cached, key=key)
+        started = time.perf_counter()
+        if not cached:
+            reset_peak_memory(self.device.type)
+            ctx = DistillContext(
+                source=self.image_set(self.suite.source), teacher=teacher, budget=self.suite.budget,
+                settings=self.suite.methods[method], model=self.suite.method_model(method),
+                seed=self.suite.distill_seed, device=self.device, emit=emit,
+                work_dir=self.cache.work_dir("distill", key), teacher_id=teacher_id)
+            distilled = load_method(method).distill(ctx)
+            distilled.manifest.setdefault("cost", {})["peak_memory_mb"] = peak_memory_mb(self.device.type)
+            with self.cache.create("distill", key) as folder:
+                distilled.save(folder)
+        distilled = DistilledSet.load(self.cache.folder("distill", key))
+        cost = distilled.manifest.get("cost", {})
+        self.outcomes["distill"] = StageOutcome(key, cached, cost.get("wall_time_s", 0.0),
+                                                cost.get("peak_memory_mb", 0.0))
+        emit("end", cached=cached, wall_time_s=time.perf_counter() - started,
+             distill_wall_time_s=cost.get("wall_time_s"))
+        return distilled, key
+
+    # --- pre-training --------------------------------------------------------------------------
+    def pretrained(self, method: str, seed: int, emit_for: EmitFactory) -> nn.Module | None:
+        """The backbone pre-trained on the method's distilled set (None for no pre-training)."""
+        distilled, distill_key = self.distilled(method, emit_for)
+        if distilled is None:
+            return None
+        from safetensors.torch import load_file, save_file
+
+        from kdss_bench.models.registry import build_model
+        from kdss_bench.train.pretrain import PretrainRecipe, pretrain_on_targets
+
+        model_name = self.suite.model
+        recipe = PretrainRecipe(**self.suite.pretrain)
+        key = content_key({"stage": "pretrain", "distilled": distill_key, "recipe": self.suite.pretrain,
+                           "model": model_name, "seed": seed, "target_kind": distilled.target_kind})
+        emit = emit_for("pretrain")
+        cached = self.cache.has("pretrain", key)
+        emit("start", cached=cached, key=key, epochs=recipe.epochs)
+        started = time.perf_counter()
+        if distilled.target_kind != "features":
+            raise NotImplementedError(f"pre-training on '{distilled.target_kind}' targets is not implemented yet")
+        num_outputs = int(distilled.targets.shape[1])
+        if not cached:
+            reset_peak_memory(self.device.type)
+            model = pretrain_on_targets(model_name, distilled.images, distilled.targets, recipe, seed=seed,
+                                        device=self.device, in_shape=self.in_shape, emit=emit)
+            with self.cache.create("pretrain", key) as folder:
+                state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+                save_file(state, str(folder / BACKBONE_FILE),
+                          metadata={"wall_time_s": f"{time.perf_counter() - started:.3f}",
+                                    "peak_memory_mb": str(peak_memory_mb(self.device.type))})
+        model = build_model(model_name, in_shape=self.in_shape, num_outputs=num_outputs)
+        model.load_state_dict(load_file(str(self.cache.folder("pretrain", key) / BACKBONE_FILE)))
+        self.outcomes["pretrain"] = StageOutcome(key, cached, time.perf_counter() - started)
+        emit("end", cached=cached, wall_time_s=time.perf_counter() - started)
+        return model.to(self.device)
+
+    # --- evaluation ----------------------------------------------------------------------------
+    def evaluate(self, cell: Cell, emit_for: EmitFactory) -> dict[str, Any]:
+        """Pre-train (cached) and fine-tune or probe on the cell's target; returns result fields."""
+        from kdss_bench.train.finetune import FinetuneRecipe, finetune
+        from kdss_bench.train.linear_probe import LinearProbeRecipe, linear_probe
+
+        self.outcomes = {}
+        init = self.pretrained(cell.method, cell.seed, emit_for)
+        target = self.image_set(cell.target)
+        stage = self.suite.eval
+        emit = emit_for(stage)
+        emit("start", target=cell.target)
+        reset_peak_memory(self.device.type)
+        started = time.perf_counter()
+        if stage == "finetune":
+            recipe = FinetuneRecipe(**self.suite.finetune_for(cell.target))
+            outcome = finetune(self.suite.model, init, target, recipe, seed=cell.seed, device=self.device, emit=emit)
+        else:
+            probe = LinearProbeRecipe(**self.suite.linear_probe)
+            outcome = linear_probe(self.suite.model, init, target, probe, seed=cell.seed, device=self.device,
+                                   emit=emit)
+        wall = time.perf_counter() - started
+        emit("metric", accuracy=outcome.accuracy, test_loss=outcome.loss)
+        emit("end", wall_time_s=wall)
+        distill = self.outcomes.get("distill")
+        return {
+            "accuracy": round(float(outcome.accuracy), 4),
+            "test_loss": round(float(outcome.loss), 6),
+            "train_loss": round(float(outcome.train_loss), 6),
+            "iterations": outcome.iterations,
+            "images_per_s": round(float(outcome.images_per_s), 1),
+            "eval_wall_time_s": round(wall, 3),
+            "peak_memory_mb": max([peak_memory_mb(self.device.type)]
+                                  + [o.peak_memory_mb for o in self.outcomes.values()]),
+            "stages": {name: o.key for name, o in self.outcomes.items()},
+            "cached_stages": sorted(name for name, o in self.outcomes.items() if o.cached),
+            "distill_wall_time_s": round(distill.wall_time_s, 3) if distill else 0.0,
+        }

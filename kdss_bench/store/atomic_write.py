@@ -1,0 +1,62 @@
+"""Writes a file so that readers (and a crash) only ever see the old or the new content.
+
+A worker killed half-way through writing ``result.json`` must not leave a truncated file that
+looks like a finished run. So the content goes to a temporary file in the same folder (the
+same file system, so the rename is atomic), is flushed and fsynced, and only then replaces the
+target with :func:`os.replace`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+FILE_MODE = 0o644
+"""Mode of the written file; ``mkstemp`` would otherwise leave it readable by its owner only."""
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> None:
+    """Replaces ``path`` with ``text`` atomically; on any error the old file is left untouched."""
+    target = Path(path)
+    data = text.encode(encoding)  # encode first: an unencodable text never creates a temp file
+    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp_name, FILE_MODE)
+        os.replace(temp_name, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
+    _fsync_directory(target.parent)
+
+
+def write_json_atomic(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 2) -> None:
+    """Serialises ``obj`` as JSON (UTF-8, trailing newline) and writes it atomically.
+
+    Serialisation happens before anything touches the disk, so an object that cannot be
+    serialised raises ``TypeError``/``ValueError`` and leaves the target as it was.
+    """
+    text = json.dumps(obj, indent=indent, ensure_ascii=False) + "\n"
+    write_text_atomic(path, text)
+
+
+def _fsync_directory(folder: Path) -> None:
+    """Makes the rename itself durable; best effort (not possible on every platform)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

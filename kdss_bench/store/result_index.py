@@ -1,0 +1,287 @@
+"""``results/index.sqlite``: a queryable cache of every ``result.json`` under a results root.
+
+The run folders are the truth and this index can always be rebuilt from them. The parent
+process is meant to be its only writer, but it is safe with several: WAL mode lets readers
+run beside a writer, a 30 s busy timeout makes a blocked writer wait instead of failing, and
+``BEGIN IMMEDIATE`` takes the write lock up front so two writers never deadlock upgrading a
+read lock (SQLite's "database is locked" under default settings).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kdss_bench.store.result_file import ResultFileError, check_result, read_result_file
+from kdss_bench.store.run_dir import iter_run_dirs
+
+INDEX_FILE = "index.sqlite"
+SCHEMA_VERSION = 1
+"""Stored in ``PRAGMA user_version``; a different version makes the index rebuild itself."""
+
+BUSY_TIMEOUT_S = 30.0
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("suite", "TEXT NOT NULL"),
+    ("cell", "TEXT NOT NULL"),
+    ("method", "TEXT"),
+    ("source", "TEXT"),
+    ("target", "TEXT"),
+    ("seed", "INTEGER"),
+    ("budget", "INTEGER"),
+    ("resolution", "INTEGER"),
+    ("model", "TEXT"),
+    ("eval", "TEXT"),
+    ("recipe", "TEXT"),
+    ("accuracy", "REAL"),
+    ("test_loss", "REAL"),
+    ("wall_time_s", "REAL"),
+    ("peak_memory_mb", "REAL"),
+    ("config_hash", "TEXT"),
+    ("protocol_version", "INTEGER"),
+    ("git_commit", "TEXT"),
+    ("device", "TEXT"),
+    ("finished_at", "TEXT"),
+)
+"""Result keys copied into columns for querying; the whole result is kept in ``payload``."""
+
+COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SkippedResult:
+    """A ``result.json`` that could not be indexed, and why."""
+
+    path: Path
+    reason: str
+
+
+class ResultIndex:
+    """The SQLite index of one results root. Use one instance per process (or thread-shared)."""
+
+    def __init__(self, results_root: str | os.PathLike[str]) -> None:
+        self.results_root = Path(results_root)
+        self.results_root.mkdir(parents=True, exist_ok=True)
+        self.path = self.results_root / INDEX_FILE
+        self.skipped: list[SkippedResult] = []
+        """Results the last :meth:`rebuild` or :meth:`sync` could not read (also logged)."""
+        self._warned: set[SkippedResult] = set()
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        if self._ensure_schema():
+            self.rebuild()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> ResultIndex:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def upsert(self, result: Mapping[str, Any], *, file_stamp: str | None = None) -> None:
+        """Adds or replaces the row of ``result`` (keyed by its ``suite`` and ``cell``).
+
+        ``file_stamp`` records which version of ``result.json`` the row came from, so
+        :meth:`sync` can skip unchanged files; rows without one are re-read by the next sync.
+        """
+        record = dict(result)
+        check_result(record, where=f"result {record.get('suite')!r}/{record.get('cell')!r}")
+        row = _row_values(record, file_stamp)
+        with self._write() as db:
+            db.execute(_UPSERT_SQL, row)
+
+    def rebuild(self) -> int:
+        """Drops the table and re-reads every ``result.json`` under the root; returns the count indexed.
+
+        Unreadable results are skipped, logged and listed in :attr:`skipped`. Readers see the
+        old table until the new one is committed.
+        """
+        rows, skipped, _ = self._read_results(known={})
+        self._set_skipped(skipped)
+        with self._write() as db:
+            db.execute("DROP TABLE IF EXISTS results")
+            db.execute(_CREATE_SQL)
+            db.executemany(_UPSERT_SQL, rows)
+        return len(rows)
+
+    def sync(self) -> int:
+        """Brings the index up to date cheaply; returns how many rows were added, changed or removed.
+
+        Only ``result.json`` files whose stamp (mtime, size, inode) differs from the indexed
+        one are read; rows whose folder or result file has gone, or whose file no longer
+        parses, are deleted (see :attr:`skipped`).
+        """
+        with self._lock:
+            known = dict(
+                ((suite, cell), stamp)
+                for suite, cell, stamp in self._db.execute("SELECT suite, cell, file_stamp FROM results")
+            )
+        rows, skipped, present = self._read_results(known=known)
+        self._set_skipped(skipped)
+        gone = [key for key in known if key not in present]
+        if rows or gone:
+            with self._write() as db:
+                db.executemany(_UPSERT_SQL, rows)
+                db.executemany("DELETE FROM results WHERE suite = ? AND cell = ?", gone)
+        return len(rows) + len(gone)
+
+    def delete(self, suite: str, cell: str) -> bool:
+        """Removes one row; returns whether it existed."""
+        with self._write() as db:
+            cursor = db.execute("DELETE FROM results WHERE suite = ? AND cell = ?", (suite, cell))
+            return cursor.rowcount > 0
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def rows(self, suite: str | None = None) -> list[dict[str, Any]]:
+        """Indexed results ordered by suite and cell: the columns plus ``payload`` (the whole result)."""
+        sql = f"SELECT {_COLUMN_LIST}, payload FROM results"
+        params: tuple[Any, ...] = ()
+        if suite is not None:
+            sql += " WHERE suite = ?"
+            params = (suite,)
+        sql += " ORDER BY suite, cell"
+        with self._lock:
+            fetched = self._db.execute(sql, params).fetchall()
+        return [_row_dict(values) for values in fetched]
+
+    def get(self, suite: str, cell: str) -> dict[str, Any] | None:
+        with self._lock:
+            values = self._db.execute(
+                f"SELECT {_COLUMN_LIST}, payload FROM results WHERE suite = ? AND cell = ?", (suite, cell)
+            ).fetchone()
+        return None if values is None else _row_dict(values)
+
+    def suites(self) -> list[str]:
+        with self._lock:
+            return [name for (name,) in self._db.execute("SELECT DISTINCT suite FROM results ORDER BY suite")]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+
+    # -- internals -------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that takes the write lock up front (``BEGIN IMMEDIATE``)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _ensure_schema(self) -> bool:
+        """Creates the table, or replaces one of another schema version; True if it must be filled."""
+        with self._write() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            exists = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'results'"
+            ).fetchone()
+            if version == SCHEMA_VERSION and exists:
+                return False
+            db.execute("DROP TABLE IF EXISTS results")
+            db.execute(_CREATE_SQL)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            return True
+
+    def _read_results(
+        self, known: Mapping[tuple[str, str], str | None]
+    ) -> tuple[list[tuple[Any, ...]], list[SkippedResult], set[tuple[str, str]]]:
+        """One walk over the run folders: rows of result files whose stamp differs from ``known``
+        (all of them if it is empty), the files that could not be read, and the keys with a valid file.
+        """
+        rows: list[tuple[Any, ...]] = []
+        skipped: list[SkippedResult] = []
+        present: set[tuple[str, str]] = set()
+        for run in iter_run_dirs(self.results_root):
+            stamp = _file_stamp(run.result_path)
+            if stamp is None:
+                continue
+            if known and known.get((run.suite, run.cell)) == stamp:
+                present.add((run.suite, run.cell))
+                continue
+            try:
+                result = read_result_file(run.result_path)
+                if (result["suite"], result["cell"]) != (run.suite, run.cell):
+                    raise ResultFileError(
+                        f"{run.result_path}: names {result['suite']}/{result['cell']} but lies in "
+                        f"{run.run_id}; move it or fix its suite/cell"
+                    )
+                rows.append(_row_values(result, stamp))
+                present.add((run.suite, run.cell))
+            except (ResultFileError, TypeError, ValueError) as error:
+                skipped.append(SkippedResult(run.result_path, str(error)))
+        return rows, skipped, present
+
+    def _set_skipped(self, skipped: list[SkippedResult]) -> None:
+        """Records the unreadable results; logs each one once, not on every poll of a dashboard."""
+        self.skipped = skipped
+        for item in skipped:
+            if item not in self._warned:
+                self._warned.add(item)
+                log.warning("skipped result %s: %s", item.path, item.reason)
+
+
+_COLUMN_LIST = ", ".join(f'"{name}"' for name in COLUMN_NAMES)
+_CREATE_SQL = (
+    "CREATE TABLE results ("
+    + ", ".join(f'"{name}" {kind}' for name, kind in COLUMNS)
+    + ", payload TEXT NOT NULL, file_stamp TEXT, PRIMARY KEY (suite, cell))"
+)
+_UPSERT_SQL = (
+    f"INSERT OR REPLACE INTO results ({_COLUMN_LIST}, payload, file_stamp) "
+    f"VALUES ({', '.join('?' * (len(COLUMN_NAMES) + 2))})"
+)
+
+
+def _row_values(result: Mapping[str, Any], file_stamp: str | None) -> tuple[Any, ...]:
+    values = [_sql_value(result.get(name)) for name in COLUMN_NAMES]
+    return (*values, json.dumps(result, sort_keys=True), file_stamp)
+
+
+def _sql_value(value: Any) -> Any:
+    """Scalars go in as they are; anything nested is stored as JSON text rather than failing."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
+def _row_dict(values: tuple[Any, ...]) -> dict[str, Any]:
+    row = dict(zip(COLUMN_NAMES, values[:-1], strict=True))
+    row["payload"] = json.loads(values[-1])
+    return row
+
+
+def _file_stamp(path: Path) -> str | None:
+    """Identifies one version of a file: an atomic rewrite gets a new inode even within one mtime tick."""
+    try:
+        stat = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return f"{stat.st_mtime_ns}:{stat.st_size}:{stat.st_ino}"

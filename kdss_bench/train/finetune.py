@@ -1,0 +1,162 @@
+"""Full fine-tuning on a downstream data set, the KRR-ST paper's main evaluation.
+
+Follows the official ``algorithms/finetune.py`` (and ``scratch.py`` for ``init=None``): a fresh
+model with the target's number of classes inherits every pre-trained tensor except the head,
+then all parameters are trained with SGD (lr 0.01, momentum 0.9, weight decay 5e-4) under a
+cosine schedule to zero stepped once per iteration, on batches of 256 drawn from an endless
+shuffled stream and augmented with random crop (padding 4) + flip + normalisation using the
+target's train-split statistics. The test accuracy is read once, at the end, in eval mode,
+with normalisation only: there is no model selection on the test split.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from kdss_bench.errors import ConfigError
+from kdss_bench.train.augment import TrainAugment
+from kdss_bench.train.batch_stream import ShuffledBatchStream
+from kdss_bench.train.evaluate import accuracy_and_loss
+from kdss_bench.train.progress import Emit, LossReporter, synchronize
+from kdss_bench.train.seeding import derive_seed, device_generator
+from kdss_bench.train.transfer import build_transfer_model
+
+if TYPE_CHECKING:
+    from kdss_bench.data.image_set import ImageSet
+
+
+@dataclass(frozen=True)
+class FinetuneRecipe:
+    """Hyper-parameters of full fine-tuning (defaults: the official ones for 32/64-px targets)."""
+
+    iterations: int = 10000
+    batch_size: int = 256
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+
+    def __post_init__(self) -> None:
+        if self.iterations < 0:
+            raise ConfigError(f"finetune iterations must be >= 0, got {self.iterations}")
+        if self.batch_size < 1:
+            raise ConfigError(f"finetune batch_size must be >= 1, got {self.batch_size}")
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """What one downstream evaluation reports.
+
+    ``accuracy`` is top-1 on the test split in percent and ``loss`` the test cross-entropy;
+    ``train_loss`` is the mean training loss over the last (up to 10) iterations, nan when
+    none ran; ``images_per_s`` counts training images through the training loop, 0 when none.
+    """
+
+    accuracy: float
+    loss: float
+    train_loss: float
+    iterations: int
+    images_per_s: float
+
+    def emit_metric(self, emit: Emit | None) -> None:
+        """Reports this result as the stage's final ``metric`` event (test loss as ``test_loss``)."""
+        if emit is not None:
+            emit(
+                "metric",
+                step=self.iterations,
+                total=self.iterations,
+                accuracy=self.accuracy,
+                test_loss=self.loss,
+                train_loss=self.train_loss,
+                images_per_s=self.images_per_s,
+            )
+
+
+def finetune(
+    model_name: str,
+    init: nn.Module | None,
+    target: ImageSet,
+    recipe: FinetuneRecipe,
+    *,
+    seed: int,
+    device: torch.device | str,
+    emit: Emit | None = None,
+) -> EvalResult:
+    """Fine-tunes ``model_name`` from ``init`` (None: random init) on ``target`` and tests it once.
+
+    ``init`` is not modified. Emits ``progress`` (loss, lr) every 10 iterations and a final
+    ``metric`` event.
+    """
+    model = build_transfer_model(
+        model_name,
+        init,
+        num_classes=target.num_classes,
+        in_shape=(3, target.resolution, target.resolution),
+        seed=seed,
+    )
+    return finetune_model(model, target, recipe, seed=seed, device=device, emit=emit)
+
+
+def finetune_model(
+    model: nn.Module,
+    target: ImageSet,
+    recipe: FinetuneRecipe,
+    *,
+    seed: int,
+    device: torch.device | str,
+    emit: Emit | None = None,
+) -> EvalResult:
+    """Trains every parameter of an already built ``model`` in place, then evaluates it once.
+
+    Split from :func:`finetune` so callers (and tests) can build or inspect the model first.
+    """
+    device = torch.device(device)
+    model.to(device)
+    x_train = target.x_train.to(device)
+    y_train = target.y_train.to(device)
+    stream = ShuffledBatchStream((x_train, y_train), recipe.batch_size, seed=derive_seed(seed, "batches"))
+    augment = TrainAugment(target.mean, target.std)
+    aug_gen = device_generator(seed, "augment", device)
+    opt = torch.optim.SGD(
+        model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
+    )
+    # T_max=0 would divide by zero; with no iterations the schedule is never stepped anyway.
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, recipe.iterations))
+    reporter = LossReporter(emit, total=recipe.iterations, every=10)
+
+    model.train()
+    images = 0
+    synchronize(device)
+    started = time.perf_counter()
+    for step in range(1, recipe.iterations + 1):
+        xb, yb = next(stream)
+        with torch.no_grad():
+            xb = augment(xb, generator=aug_gen)
+        loss = F.cross_entropy(model(xb), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        images += yb.shape[0]
+        reporter.record(step, loss, lr=sched.get_last_lr()[0])
+    synchronize(device)
+    elapsed = time.perf_counter() - started
+
+    accuracy, test_loss = accuracy_and_loss(
+        model, target.x_test, target.y_test, target.mean, target.std, device=device
+    )
+    result = EvalResult(
+        accuracy=accuracy,
+        loss=test_loss,
+        train_loss=reporter.last_mean,
+        iterations=recipe.iterations,
+        images_per_s=images / elapsed if images and elapsed > 0 else 0.0,
+    )
+    result.emit_metric(emit)
+    return result
+

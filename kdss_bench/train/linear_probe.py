@@ -1,0 +1,141 @@
+"""Linear probe: train only a linear classifier on frozen backbone features.
+
+Follows the official ``algorithms/linear_eval.py`` (which KRR-ST uses for monitoring): the
+backbone runs once over the train split in eval mode with normalisation only, giving fixed
+features; a linear layer is then trained on them with SGD (lr 0.2, momentum 0.9, no weight
+decay) under a cosine schedule, in batches of 512 from an endless shuffled stream; the test
+accuracy is read once at the end. The linear layer is the model's own fresh ``fc`` head, so
+the trained model is an ordinary classifier and is evaluated like a fine-tuned one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from kdss_bench.errors import ConfigError
+from kdss_bench.train.augment import TestTransform
+from kdss_bench.train.batch_stream import ShuffledBatchStream
+from kdss_bench.train.evaluate import accuracy_and_loss
+from kdss_bench.train.finetune import EvalResult
+from kdss_bench.train.progress import Emit, LossReporter, synchronize
+from kdss_bench.train.seeding import derive_seed
+from kdss_bench.train.transfer import build_transfer_model
+
+if TYPE_CHECKING:
+    from kdss_bench.data.image_set import ImageSet
+
+
+@dataclass(frozen=True)
+class LinearProbeRecipe:
+    """Hyper-parameters of the linear probe (defaults: the official monitoring probe)."""
+
+    iterations: int = 5000
+    batch_size: int = 512
+    lr: float = 0.2
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.iterations < 0:
+            raise ConfigError(f"linear probe iterations must be >= 0, got {self.iterations}")
+        if self.batch_size < 1:
+            raise ConfigError(f"linear probe batch_size must be >= 1, got {self.batch_size}")
+
+
+def extract_features(
+    model: nn.Module, x_uint8: Tensor, mean, std, *, device: torch.device, batch_size: int = 1024
+) -> Tensor:
+    """``model.embed`` of normalised images, in eval mode and without autograd, on ``device``."""
+    transform = TestTransform(mean, std)
+    model.eval()
+    chunks = []
+    with torch.inference_mode():
+        for start in range(0, x_uint8.shape[0], batch_size):
+            xb = x_uint8[start : start + batch_size].to(device, non_blocking=True)
+            chunks.append(model.embed(transform(xb)).float())
+    # Concatenating outside inference mode yields an ordinary tensor that autograd may save.
+    return torch.cat(chunks)
+
+
+def linear_probe(
+    model_name: str,
+    init: nn.Module | None,
+    target: ImageSet,
+    recipe: LinearProbeRecipe,
+    *,
+    seed: int,
+    device: torch.device | str,
+    emit: Emit | None = None,
+) -> EvalResult:
+    """Probes ``init``'s backbone (None: a random-init backbone) with a linear head on ``target``.
+
+    ``init`` is not modified. Emits ``progress`` every 10 iterations and a final ``metric``.
+    """
+    model = build_transfer_model(
+        model_name,
+        init,
+        num_classes=target.num_classes,
+        in_shape=(3, target.resolution, target.resolution),
+        seed=seed,
+    )
+    return probe_model(model, target, recipe, seed=seed, device=device, emit=emit)
+
+
+def probe_model(
+    model: nn.Module,
+    target: ImageSet,
+    recipe: LinearProbeRecipe,
+    *,
+    seed: int,
+    device: torch.device | str,
+    emit: Emit | None = None,
+) -> EvalResult:
+    """Trains only ``model.fc`` in place on frozen ``model.embed`` features, then tests once."""
+    device = torch.device(device)
+    model.to(device)
+    model.requires_grad_(False)
+    head: nn.Linear = model.fc
+    head.requires_grad_(True)
+    features = extract_features(model, target.x_train, target.mean, target.std, device=device)
+    labels = target.y_train.to(device)
+    stream = ShuffledBatchStream((features, labels), recipe.batch_size, seed=derive_seed(seed, "batches"))
+    opt = torch.optim.SGD(
+        head.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
+    )
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, recipe.iterations))
+    reporter = LossReporter(emit, total=recipe.iterations, every=10)
+
+    model.eval()  # the backbone is frozen: BN keeps its running statistics
+    seen = 0
+    synchronize(device)
+    started = time.perf_counter()
+    for step in range(1, recipe.iterations + 1):
+        fb, yb = next(stream)
+        loss = F.cross_entropy(head(fb), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        seen += yb.shape[0]
+        reporter.record(step, loss, lr=sched.get_last_lr()[0])
+    synchronize(device)
+    elapsed = time.perf_counter() - started
+
+    accuracy, test_loss = accuracy_and_loss(
+        model, target.x_test, target.y_test, target.mean, target.std, device=device
+    )
+    result = EvalResult(
+        accuracy=accuracy,
+        loss=test_loss,
+        train_loss=reporter.last_mean,
+        iterations=recipe.iterations,
+        images_per_s=seen / elapsed if seen and elapsed > 0 else 0.0,
+    )
+    result.emit_metric(emit)
+    return result

@@ -1,0 +1,96 @@
+"""KRR-ST pre-training: regress a network's outputs onto the distilled target representations.
+
+Follows the official ``algorithms/pretrain_krr_st.py``: a model whose head outputs
+``y_syn.shape[1]`` values is trained with MSE(model(X_s), Y_s) by SGD (lr 0.1, momentum 0.9,
+weight decay 1e-3, no schedule) for a number of epochs, each a freshly shuffled pass over the
+distilled set in batches of 256 that keeps the last, smaller batch. The images are fed as
+they are (they already live in the network's input space): no augmentation, no normalisation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from kdss_bench.errors import ConfigError, DataError
+from kdss_bench.train.batch_stream import ShuffledBatchStream
+from kdss_bench.train.progress import Emit, LossReporter
+from kdss_bench.train.seeding import build_seeded_model, derive_seed
+
+
+@dataclass(frozen=True)
+class PretrainRecipe:
+    """Hyper-parameters of KRR-ST pre-training (defaults: the official ones)."""
+
+    epochs: int = 1000
+    batch_size: int = 256
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 1e-3
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0:
+            raise ConfigError(f"pretrain epochs must be >= 0, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ConfigError(f"pretrain batch_size must be >= 1, got {self.batch_size}")
+
+
+def _check_distilled(x_syn: Tensor, y_syn: Tensor) -> None:
+    if x_syn.dim() != 4 or not x_syn.is_floating_point():
+        raise DataError(
+            f"distilled images must be a float (N, C, H, W) tensor, got {x_syn.dtype} {tuple(x_syn.shape)}"
+        )
+    if y_syn.dim() != 2 or not y_syn.is_floating_point():
+        raise DataError(
+            f"distilled targets must be a float (N, D) tensor, got {y_syn.dtype} {tuple(y_syn.shape)}"
+        )
+    if x_syn.shape[0] != y_syn.shape[0] or x_syn.shape[0] == 0:
+        raise DataError(f"distilled set has {x_syn.shape[0]} images but {y_syn.shape[0]} targets")
+
+
+def pretrain_on_targets(
+    model_name: str,
+    x_syn: Tensor,
+    y_syn: Tensor,
+    recipe: PretrainRecipe,
+    *,
+    seed: int,
+    device: torch.device | str,
+    in_shape: tuple[int, int, int] | None = None,
+    emit: Emit | None = None,
+) -> nn.Module:
+    """Trains a fresh ``model_name`` (head width ``y_syn.shape[1]``) to regress ``y_syn`` from ``x_syn``.
+
+    ``in_shape`` defaults to the images' own shape. Emits ``progress`` every 10 epochs with
+    the mean batch loss since the previous event, and a final ``metric`` with ``train_loss``.
+    Returns the trained model on ``device``, in train mode, as the official code leaves it.
+    """
+    _check_distilled(x_syn, y_syn)
+    device = torch.device(device)
+    shape = tuple(in_shape) if in_shape is not None else tuple(x_syn.shape[1:])
+    model = build_seeded_model(model_name, in_shape=shape, num_outputs=y_syn.shape[1], seed=seed)
+    model.to(device)
+    x = x_syn.detach().to(device, torch.float32)
+    y = y_syn.detach().to(device, torch.float32)
+    stream = ShuffledBatchStream((x, y), recipe.batch_size, seed=derive_seed(seed, "batches"))
+    opt = torch.optim.SGD(
+        model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
+    )
+    reporter = LossReporter(emit, total=recipe.epochs, every=10)
+    model.train()
+    for epoch in range(1, recipe.epochs + 1):
+        epoch_loss = torch.zeros((), device=device)
+        for _ in range(stream.batches_per_pass):
+            xb, yb = next(stream)
+            loss = F.mse_loss(model(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            epoch_loss += loss.detach()
+        reporter.record(epoch, epoch_loss / stream.batches_per_pass)
+    if emit is not None:
+        emit("metric", step=recipe.epochs, total=recipe.epochs, train_loss=reporter.last_mean)
+    return model
