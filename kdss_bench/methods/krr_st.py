@@ -19,12 +19,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from kdss_bench import PROTOCOL_VERSION
+from kdss_bench.errors import ConfigError
 from kdss_bench.methods.context import DistillContext
 from kdss_bench.methods.distilled_set import DistilledSet
 from kdss_bench.methods.kernel_ridge_head import kernel_ridge_predict
 from kdss_bench.methods.model_pool import ModelPool
 from kdss_bench.methods.settings import KrrStSettings
-from kdss_bench.errors import ConfigError
 from kdss_bench.models.registry import build_model
 from kdss_bench.teacher.features import teacher_features
 from kdss_bench.train.augment import TrainAugment, normalize, to_float

@@ -99,7 +99,6 @@ def build_model(name: str, *, in_shape: tuple[int, int, int] = (3, 32, 32), num_
     check_model_name(name)
     if isinstance(num_outputs, bool) or not isinstance(num_outputs, int) or num_outputs < 1:
         raise ModelError(f"model {name!r}: num_outputs must be a positive integer, got {num_outputs!r}")
-    in_shape = tuple(in_shape)  # type: ignore[assignment]
     if name.startswith("convnet"):
         from kdss_bench.models.convnet import ConvNet
 

@@ -8,6 +8,7 @@ and an interrupted suite resumes at the first missing artifact.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,6 +82,7 @@ class Pipeline:
     def teacher(self, emit: Emit) -> tuple[nn.Module, str]:
         """The frozen self-supervised target model and an id that changes when its weights do."""
         if self._teacher is not None:
+            self.outcomes["teacher"] = StageOutcome(self._teacher[1], cached=True)
             return self._teacher
         from kdss_bench.teacher.checkpoint import load_teacher_checkpoint, save_teacher_checkpoint
 
@@ -214,13 +216,12 @@ class Pipeline:
             outcome = linear_probe(self.suite.model, init, target, probe, seed=cell.seed, device=self.device,
                                    emit=emit)
         wall = time.perf_counter() - started
-        emit("metric", accuracy=outcome.accuracy, test_loss=outcome.loss)
         emit("end", wall_time_s=wall)
         distill = self.outcomes.get("distill")
         return {
             "accuracy": round(float(outcome.accuracy), 4),
-            "test_loss": round(float(outcome.loss), 6),
-            "train_loss": round(float(outcome.train_loss), 6),
+            "test_loss": _finite_or_none(outcome.loss),
+            "train_loss": _finite_or_none(outcome.train_loss),
             "iterations": outcome.iterations,
             "images_per_s": round(float(outcome.images_per_s), 1),
             "eval_wall_time_s": round(wall, 3),
@@ -230,3 +231,9 @@ class Pipeline:
             "cached_stages": sorted(name for name, o in self.outcomes.items() if o.cached),
             "distill_wall_time_s": round(distill.wall_time_s, 3) if distill else 0.0,
         }
+
+
+def _finite_or_none(value: float) -> float | None:
+    """JSON has no NaN: a loss that was never computed (0 iterations) is stored as null."""
+    value = float(value)
+    return round(value, 6) if math.isfinite(value) else None

@@ -8,6 +8,7 @@ checkpoint for another architecture fails loudly instead of silently half-loadin
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +26,21 @@ _SHOWN_KEYS = 3
 def _first_keys(keys: list[str]) -> str:
     shown = ", ".join(keys[:_SHOWN_KEYS])
     return shown + (f" (+{len(keys) - _SHOWN_KEYS} more)" if len(keys) > _SHOWN_KEYS else "")
+
+
+def _load_error_reason(exc: Exception) -> str:
+    """The informative part of a ``torch.load`` error, on one line (its messages span paragraphs)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    marker = "WeightsUnpickler error:"
+    if marker in text:
+        text = text.split(marker, 1)[1]
+        text = re.split(r" was not an allowed global|\n\n", text.strip(), maxsplit=1)[0]
+    else:
+        text = text.strip().split("\n", 1)[0]
+    text = " ".join(text.split())
+    if not text and isinstance(exc, EOFError):
+        return "the file is empty or truncated"
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _unwrap_state_dict(obj: object, path: Path) -> Mapping[str, torch.Tensor]:
@@ -79,14 +95,14 @@ def load_teacher_checkpoint(
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # weights_only refusals, truncated files, non-pickles
-        reason = " ".join(str(exc).split())[:200]
         raise CheckpointError(
             f"teacher checkpoint {path} cannot be read as a plain tensor state dict "
-            f"(torch.load weights_only=True: {type(exc).__name__}: {reason}); "
+            f"(torch.load weights_only=True: {type(exc).__name__}: {_load_error_reason(exc)}); "
             "save the state_dict, not the module"
         ) from None
     state = _unwrap_state_dict(obj, path)
-    model = build_teacher_backbone(arch, in_shape)
+    with torch.random.fork_rng(devices=[]):  # the random init is overwritten; keep the global RNG as it was
+        model = build_teacher_backbone(arch, in_shape)
     _check_matches(model, state, path, arch)
     model.load_state_dict(state, strict=True)
     return freeze_teacher(model)

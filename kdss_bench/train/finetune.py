@@ -141,9 +141,10 @@ def finetune_model(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        lr = opt.param_groups[0]["lr"]  # the rate this step used
         sched.step()
         images += yb.shape[0]
-        reporter.record(step, loss, lr=sched.get_last_lr()[0])
+        reporter.record(step, loss, lr=lr)
     synchronize(device)
     elapsed = time.perf_counter() - started
 

@@ -96,7 +96,10 @@ def probe_model(
     device: torch.device | str,
     emit: Emit | None = None,
 ) -> EvalResult:
-    """Trains only ``model.fc`` in place on frozen ``model.embed`` features, then tests once."""
+    """Trains only ``model.fc`` in place on frozen ``model.embed`` features, then tests once.
+
+    The backbone is left frozen (``requires_grad=False``) and in eval mode.
+    """
     device = torch.device(device)
     model.to(device)
     model.requires_grad_(False)
@@ -121,9 +124,10 @@ def probe_model(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        lr = opt.param_groups[0]["lr"]  # the rate this step used
         sched.step()
         seen += yb.shape[0]
-        reporter.record(step, loss, lr=sched.get_last_lr()[0])
+        reporter.record(step, loss, lr=lr)
     synchronize(device)
     elapsed = time.perf_counter() - started
 

@@ -50,7 +50,7 @@ def test_paper_mode_resets_counter_and_trains_the_new_model(data):
     # a cycle is: train up to T=3, then one re-initialisation with the counter back at 0
     reinits = [i for i, (flag, _) in enumerate(trace) if flag]
     assert len(reinits) >= 2
-    assert all(b - a == 4 for a, b in zip(reinits, reinits[1:]))
+    assert all(b - a == 4 for a, b in zip(reinits, reinits[1:], strict=False))
     assert all(count == 0 for flag, count in trace if flag)
     assert pool.reinitialisations == len(reinits)
 

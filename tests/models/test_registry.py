@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+import kdss_bench
 from kdss_bench.errors import ModelError
 from kdss_bench.models.registry import (
     CONVNET_PATTERN,
@@ -119,4 +122,9 @@ def test_listing_and_checking_names_does_not_import_torch() -> None:
         "[check_model_name(n) for n in model_names()]; "
         "sys.exit(1 if 'torch' in sys.modules else 0)"
     )
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+    repo_root = Path(kdss_bench.__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(repo_root), os.environ.get("PYTHONPATH")])),
+    }
+    assert subprocess.run([sys.executable, "-c", code], check=False, env=env).returncode == 0

@@ -104,8 +104,11 @@ def test_missing_file_is_a_checkpoint_error(tmp_path: Path) -> None:
 def test_pickled_module_is_refused_by_weights_only(tmp_path: Path) -> None:
     path = tmp_path / "module.pt"
     torch.save(build_teacher_backbone("convnet_4_bn", (3, 8, 8)), path)  # a whole module, not a state dict
-    with pytest.raises(CheckpointError, match="weights_only"):
+    with pytest.raises(CheckpointError, match="weights_only") as info:
         load_teacher_checkpoint(path, arch="convnet_4_bn", in_shape=(3, 8, 8))
+    message = str(info.value)
+    assert str(path) in message and "PooledConvNetTrunk" in message  # the refused class, named
+    assert "\n" not in message and "\x1b" not in message
 
 
 def test_garbage_and_non_state_dict_files_are_refused(tmp_path: Path) -> None:
@@ -113,6 +116,10 @@ def test_garbage_and_non_state_dict_files_are_refused(tmp_path: Path) -> None:
     garbage.write_bytes(b"this is not a checkpoint")
     with pytest.raises(CheckpointError, match="cannot be read"):
         load_teacher_checkpoint(garbage)
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    with pytest.raises(CheckpointError, match="empty or truncated"):
+        load_teacher_checkpoint(empty)
     a_list = tmp_path / "list.pt"
     torch.save([torch.zeros(1)], a_list)
     with pytest.raises(CheckpointError, match="does not hold a state dict"):

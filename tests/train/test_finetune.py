@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from kdss_bench.train.augment import TestTransform
@@ -31,7 +32,9 @@ def test_reaches_high_accuracy_on_a_separable_toy_set(toy_set):
     assert result.iterations == 20 and result.images_per_s > 0 and math.isfinite(result.train_loss)
     progress = [kw for kind, kw in events if kind == "progress"]
     assert [p["step"] for p in progress] == [10, 20]
-    assert progress[-1]["lr"] == 0.0  # cosine annealed to zero at the last iteration
+    # cosine to zero, stepped per iteration: step k uses 0.01 * (1 + cos(pi * (k - 1) / 20)) / 2
+    assert progress[0]["lr"] == pytest.approx(0.005 * (1 + math.cos(math.pi * 9 / 20)))
+    assert progress[-1]["lr"] == pytest.approx(0.005 * (1 + math.cos(math.pi * 19 / 20)))
     kind, metric = events[-1]
     assert kind == "metric" and metric["accuracy"] == result.accuracy and metric["test_loss"] == result.loss
 
@@ -72,3 +75,11 @@ def test_same_seed_same_result_other_seed_differs(toy_set):
     c = finetune(TINY_MODEL, None, toy_set, recipe, seed=6, device="cpu")
     assert (a.accuracy, a.loss, a.train_loss) == (b.accuracy, b.loss, b.train_loss)
     assert (a.loss, a.train_loss) != (c.loss, c.train_loss)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_runs_on_cuda_with_data_and_augmentation_on_the_device(toy_set):
+    recipe = FinetuneRecipe(iterations=10, batch_size=16)
+    result = finetune(TINY_MODEL, _pretrained(), toy_set, recipe, seed=0, device="cuda")
+    assert result.accuracy >= 95.0 and result.images_per_s > 0

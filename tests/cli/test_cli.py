@@ -1,0 +1,112 @@
+"""The command line: run, table in every format, validate, ls, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kdss_bench.cli import app
+
+from ..conftest import TINY_SUITE
+
+REPO = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    suite = folder / "tiny.yaml"
+    suite.write_text(TINY_SUITE)
+    out = runner.invoke(app, ["run", str(suite), "--results", str(folder / "results"), "--device", "cpu"])
+    assert out.exit_code == 0, out.output
+    return folder / "results"
+
+
+def test_run_prints_the_table(results):
+    assert (results / "tiny" / "krr_st__lfw_faces__seed0" / "result.json").is_file()
+
+
+def test_table_json_has_the_documented_fields(results):
+    out = runner.invoke(app, ["table", "--results", str(results), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.stdout)
+    assert {(r["method"], r["target"]) for r in rows} == {
+        (m, t) for m in ("krr_st", "no_pretrain") for t in ("lfw_faces", "textures3")}
+    for row in rows:
+        assert {"method", "target", "mean", "std", "n"} <= set(row)
+        assert 0 <= row["mean"] <= 100 and row["n"] == 1
+
+
+def test_table_markdown_and_csv(results):
+    md = runner.invoke(app, ["table", "--results", str(results), "--format", "md"]).stdout
+    assert "| Method | lfw_faces | textures3 |" in md and "krr_st" in md and "no_pretrain" in md
+    text = runner.invoke(app, ["table", "--results", str(results), "--format", "csv"]).stdout
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 4 and {"method", "target", "mean", "std", "n"} <= set(rows[0])
+
+
+def test_rerun_recomputes_nothing(results, tmp_path):
+    suite = tmp_path / "tiny.yaml"
+    suite.write_text(TINY_SUITE)
+    out = runner.invoke(app, ["run", str(suite), "--results", str(results), "--device", "cpu"])
+    assert out.exit_code == 0
+    assert "finished 0, already done 4" in out.stderr
+
+
+def test_table_without_results_is_a_clear_error(tmp_path):
+    out = runner.invoke(app, ["table", "--results", str(tmp_path / "none")])
+    assert out.exit_code == 2 and out.stderr.count("\n") == 1 and "run a suite first" in out.stderr
+
+
+@pytest.mark.parametrize("old,new,fragment", [
+    ("methods:\n  krr_st:", "methods:\n  krr_sst:", "unknown method 'krr_sst'"),
+    ("targets: [lfw_faces, textures3]", "targets: [lfw_faces, nope]", "dataset 'nope'"),
+    ("model: convnet_8_16_bn", "model: resnet99", "resnet99"),
+    ("budget: 12", "budget: 0", "key 'budget'"),
+    ("resolution: 16", "resolution: -32", "key 'resolution'"),
+    ("budget: 12", "budget: [12", "malformed YAML"),
+    ("budget: 12", "budget: '12'", "key 'budget': expected an integer"),
+])
+def test_bad_suites_exit_nonzero_with_one_line_and_write_nothing(tmp_path, old, new, fragment):
+    suite = tmp_path / "bad.yaml"
+    suite.write_text(TINY_SUITE.replace(old, new, 1))
+    results = tmp_path / "results"
+    out = runner.invoke(app, ["run", str(suite), "--results", str(results)])
+    assert out.exit_code == 2
+    assert out.stderr.count("\n") == 1 and out.stderr.startswith("error: ")
+    assert str(suite) in out.stderr and fragment in out.stderr
+    assert "Traceback" not in out.output
+    assert not results.exists()
+
+
+def test_missing_data_root_is_one_line(tmp_path):
+    suite = tmp_path / "s.yaml"
+    suite.write_text(TINY_SUITE)
+    out = runner.invoke(app, ["run", str(suite), "--results", str(tmp_path / "r"), "--data-root",
+                              str(tmp_path / "no-data")])
+    assert out.exit_code == 2 and "--data-root" in out.stderr and not (tmp_path / "r").exists()
+
+
+def test_missing_suite_file(tmp_path):
+    out = runner.invoke(app, ["run", str(tmp_path / "absent.yaml")])
+    assert out.exit_code == 2 and "suite file not found" in out.stderr
+
+
+def test_validate_every_shipped_suite():
+    suites = sorted((REPO / "suites").rglob("*.yaml"))
+    assert suites, "the repo ships suites"
+    out = runner.invoke(app, ["validate", *map(str, suites), "--no-check-files"])
+    assert out.exit_code == 0, out.output
+    assert out.stdout.count("ok ") == len(suites)
+
+
+def test_ls_lists_registries():
+    assert "krr_st" in runner.invoke(app, ["ls", "methods"]).stdout
+    assert "convnet_128_256_512_bn" in runner.invoke(app, ["ls", "models"]).stdout
+    assert "mnist5k" in runner.invoke(app, ["ls", "datasets"]).stdout

@@ -1,0 +1,127 @@
+"""The runner: a tiny offline suite end to end, caching, resumption and failure isolation."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from kdss_bench.config import load_suite
+from kdss_bench.runner.suite_runner import run_suite
+from kdss_bench.store.event_log import read_events
+from kdss_bench.store.result_index import ResultIndex
+
+from ..conftest import TINY_SUITE
+
+CELLS = ["krr_st__lfw_faces__seed0", "krr_st__textures3__seed0",
+         "no_pretrain__lfw_faces__seed0", "no_pretrain__textures3__seed0"]
+
+
+def artifact_files(results):
+    return sorted(p.relative_to(results) for p in (results / ".cache").rglob("*") if p.is_file())
+
+
+@pytest.fixture(scope="module")
+def finished_once(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("finished")
+    path = folder / "suite.yaml"
+    path.write_text(TINY_SUITE)
+    suite = load_suite(path)
+    results = folder / "results"
+    outcome = run_suite(suite, results_root=results, device="cpu")
+    return suite, results, outcome
+
+
+@pytest.fixture
+def finished(finished_once, tmp_path):
+    """A private copy of the finished results, so a test may change them."""
+    suite, results, outcome = finished_once
+    copy = tmp_path / "results"
+    shutil.copytree(results, copy)
+    return suite, copy, outcome
+
+
+def test_every_cell_finishes_with_a_complete_result(finished):
+    suite, results, outcome = finished
+    assert sorted(outcome.finished) == CELLS and not outcome.failed
+    for cell in CELLS:
+        folder = results / "tiny" / cell
+        result = json.loads((folder / "result.json").read_text())
+        assert 0 <= result["accuracy"] <= 100
+        for key in ("config_hash", "git_commit", "versions", "device", "wall_time_s", "peak_memory_mb", "seed"):
+            assert key in result
+        assert (folder / "config.yaml").is_file()
+        events, _ = read_events(folder / "events.jsonl")
+        stages = {(e.stage, e.kind) for e in events}
+        assert ("cell", "start") in stages and ("cell", "end") in stages and ("finetune", "metric") in stages
+    krr = json.loads((results / "tiny" / CELLS[0] / "result.json").read_text())
+    assert set(krr["stages"]) == {"teacher", "distill", "pretrain"}
+    with ResultIndex(results) as index:
+        assert sorted(row["cell"] for row in index.rows("tiny")) == CELLS
+
+
+def test_shared_stages_run_once_and_are_reused(finished):
+    _, results, _ = finished
+    second = json.loads((results / "tiny" / "krr_st__textures3__seed0" / "result.json").read_text())
+    assert {"teacher", "distill", "pretrain"} <= set(second["cached_stages"])
+    assert len(list((results / ".cache" / "distill").iterdir())) == 1
+    assert len(list((results / ".cache" / "teacher").iterdir())) == 1
+
+
+def test_rerunning_a_finished_suite_recomputes_nothing(finished):
+    suite, results, _ = finished
+    before = {p: p.stat().st_mtime_ns for p in results.rglob("*") if p.is_file() and p.name != "index.sqlite"
+              and not p.name.startswith("index.sqlite")}
+    again = run_suite(suite, results_root=results, device="cpu")
+    assert sorted(again.skipped) == CELLS and not again.finished
+    after = {p: p.stat().st_mtime_ns for p in before}
+    assert before == after
+
+
+def test_changed_evaluation_reruns_cells_but_reuses_the_distilled_set(finished, write_suite):
+    from .conftest_text import changed_finetune
+
+    suite, results, _ = finished
+    changed = load_suite(write_suite(changed_finetune(), name="changed.yaml"))
+    outcome = run_suite(changed, results_root=results, device="cpu")
+    assert sorted(outcome.finished) == CELLS
+    result = json.loads((results / "tiny" / CELLS[0] / "result.json").read_text())
+    assert result["iterations"] == 3
+    assert {"distill", "pretrain"} <= set(result["cached_stages"])
+
+
+def test_interrupt_keeps_finished_cells_and_resumes(write_suite, tmp_path):
+    suite = load_suite(write_suite())
+    results = tmp_path / "results"
+
+    def interrupt_in_second_pretrain(event):
+        if event.run.endswith("krr_st__textures3__seed0") and event.stage == "finetune":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(suite, results_root=results, device="cpu", listener=interrupt_in_second_pretrain)
+    assert (results / "tiny" / CELLS[0] / "result.json").is_file()
+    assert not (results / "tiny" / CELLS[1] / "result.json").exists()
+    assert not [p for p in (results / ".cache").rglob("*") if ".tmp-" in p.name], "no half-written artifact"
+    resumed = run_suite(suite, results_root=results, device="cpu")
+    assert resumed.skipped == [CELLS[0]] and len(resumed.finished) == 3
+
+
+def test_a_crashing_cell_is_recorded_and_the_suite_goes_on(write_suite, tmp_path):
+    suite = load_suite(write_suite())
+    results = tmp_path / "results"
+
+    def crash_one_cell(event):
+        if event.run.endswith("no_pretrain__lfw_faces__seed0") and event.stage == "finetune":
+            raise RuntimeError("simulated crash")
+
+    outcome = run_suite(suite, results_root=results, device="cpu", listener=crash_one_cell)
+    assert list(outcome.failed) == ["no_pretrain__lfw_faces__seed0"]
+    assert "simulated crash" in outcome.failed["no_pretrain__lfw_faces__seed0"]
+    assert len(outcome.finished) == 3
+    folder = results / "tiny" / "no_pretrain__lfw_faces__seed0"
+    assert not (folder / "result.json").exists()
+    events, _ = read_events(folder / "events.jsonl")
+    errors = [e for e in events if e.kind == "error"]
+    assert errors and "simulated crash" in errors[-1].values["message"]
