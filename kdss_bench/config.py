@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kdss_bench.config_reader import ConfigReader, load_yaml_mapping
+from kdss_bench.config_reader import ConfigReader, _show, load_yaml_mapping
 from kdss_bench.errors import KdssError
 from kdss_bench.methods.registry import method_info, method_names
 from kdss_bench.methods.settings import MethodSettings, read_settings
@@ -163,14 +163,34 @@ def load_suite(path: str | Path, *, data_root: str | Path | None = None, check_f
 
 
 def _read_declared_datasets(value: Any, reader: ConfigReader) -> dict[str, dict]:
+    """Entries under ``datasets:``: a known format, only that format's keys, and valid subset options
+    (``train_per_class`` a positive integer, ``subset_seed`` an integer >= 0 given with it)."""
+    from kdss_bench.data.registry import FORMATS, declared_keys
+
     declared = {}
     for name, spec in reader.mapping(value, ("datasets",)).items():
         key = ("datasets", str(name))
         spec = reader.mapping(spec, key)
-        reader.string(reader.required(spec, (*key, "format")), (*key, "format"),
-                      choices=("npz", "torchvision", "imagefolder", "bundled"))
+        fmt = reader.string(reader.required(spec, (*key, "format")), (*key, "format"), choices=FORMATS)
+        reader.reject_unknown(spec, key, declared_keys(fmt))
+        if "train_per_class" in spec:
+            per_class = spec["train_per_class"]
+            if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1:
+                raise reader.error((*key, "train_per_class"),
+                                   f"expected a positive integer, got {_show_value(per_class)}")
+            reader.integer(spec.get("subset_seed", 0), (*key, "subset_seed"), minimum=0)
+        elif "subset_seed" in spec:
+            raise reader.error((*key, "subset_seed"), "applies only with train_per_class; add "
+                                                      "train_per_class: K (train images per class) or remove it")
         declared[str(name)] = dict(spec)
     return declared
+
+
+def _show_value(value: Any) -> str:
+    """An integer as itself (``got 0``), anything else with its type (``got str 'ten'``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return _show(value)
 
 
 def _read_methods(value: Any, reader: ConfigReader) -> dict[str, MethodSettings]:

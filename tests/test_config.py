@@ -124,3 +124,49 @@ def test_validate_without_files_checks_names_only(write_suite):
     text = TINY_SUITE.replace("source: digits", "source: cifar100")
     suite = load_suite(write_suite(text), check_files=False)
     assert suite.source == "cifar100"
+
+
+def test_declared_low_shot_variant_loads(write_suite):
+    text = TINY_SUITE.replace("targets: [lfw_faces, textures3]", "targets: [digits_10shot, textures3]") + (
+        "datasets:\n  digits_10shot: {format: bundled, name: digits, train_per_class: 10, subset_seed: 2}\n")
+    suite = load_suite(write_suite(text))
+    assert suite.datasets["digits_10shot"] == {"format": "bundled", "name": "digits", "train_per_class": 10,
+                                               "subset_seed": 2}
+
+
+def test_declared_train_per_class_zero_names_file_line_and_key(write_suite):
+    text = TINY_SUITE + "datasets:\n  digits_10shot: {format: bundled, name: digits, train_per_class: 0}\n"
+    path = write_suite(text)
+    line = text.splitlines().index("datasets:") + 2
+    with pytest.raises(KdssError) as caught:
+        load_suite(path)
+    assert str(caught.value) == (
+        f"{path}:{line}: key 'datasets.digits_10shot.train_per_class': expected a positive integer, got 0")
+
+
+BAD_DECLARED = [
+    ("{format: bundled, name: digits, train_per_class: -3}", "digits_10shot.train_per_class",
+     "expected a positive integer, got -3"),
+    ("{format: bundled, name: digits, train_per_class: ten}", "digits_10shot.train_per_class",
+     "expected a positive integer, got str 'ten'"),
+    ("{format: bundled, name: digits, train_per_class: 2.5}", "digits_10shot.train_per_class",
+     "expected a positive integer, got float 2.5"),
+    ("{format: bundled, name: digits, train_per_class: 10, subset_seed: -1}", "digits_10shot.subset_seed",
+     "expected an integer >= 0, got -1"),
+    ("{format: bundled, name: digits, subset_seed: 1}", "digits_10shot.subset_seed",
+     "applies only with train_per_class"),
+    ("{format: bundled, name: digits, shots: 10}", "digits_10shot.shots",
+     "unknown key; valid keys here: description, format, name, subset_seed, train_per_class"),
+    ("{format: npz, path: x.npz, name: digits}", "digits_10shot.name",
+     "unknown key; valid keys here: description, format, path, subset_seed, train_per_class"),
+]
+
+
+@pytest.mark.parametrize("entry,key,message", BAD_DECLARED)
+def test_bad_declared_dataset_names_file_line_and_key(write_suite, entry, key, message):
+    path = write_suite(TINY_SUITE + f"datasets:\n  digits_10shot: {entry}\n")
+    with pytest.raises(KdssError) as caught:
+        load_suite(path, check_files=False)
+    text = str(caught.value)
+    assert "\n" not in text
+    assert f"{path}:" in text and f"key 'datasets.{key}'" in text and message in text

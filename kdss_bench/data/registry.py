@@ -6,7 +6,9 @@ Lazy on purpose: listing or describing datasets imports neither torch nor any re
 * built-in names (shared ``.npz`` files under the data root, torchvision datasets and extracted
   official archives that torchvision cannot read under ``<data_root>/<name>``, and offline sets
   bundled in pip packages);
-* names a suite declares under ``datasets:`` (``declared``), which take precedence;
+* names a suite declares under ``datasets:`` (``declared``), which take precedence; any of them
+  may be a low-shot variant (``train_per_class: K``, ``subset_seed: S``): K seeded train images
+  per class (all of a smaller class), the test split untouched;
 * nothing else: an unknown name is a :class:`ConfigError` that lists the known ones.
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,15 @@ if TYPE_CHECKING:
     from kdss_bench.data.image_set import ImageSet
 
 FORMATS = ("npz", "torchvision", "imagefolder", "bundled")
+
+# Keys a declared entry may hold: these for every format, plus its format's own in DECLARED_KEYS.
+COMMON_DECLARED_KEYS = ("format", "description", "train_per_class", "subset_seed")
+DECLARED_KEYS: dict[str, tuple[str, ...]] = {
+    "npz": ("path",),
+    "imagefolder": ("path",),
+    "torchvision": ("name", "root"),
+    "bundled": ("name",),
+}
 
 NPZ_SETS: dict[str, str] = {
     "cifar10_src": "CIFAR-10 subset (JPEG re-encoded), distillation source: 10 classes, 5,000 / 2,000, 32x32",
@@ -68,6 +79,13 @@ class DatasetSource:
     format: str
     location: Path | None  # npz file, imagefolder folder, torchvision or archive root; None for bundled
     variant: str | None = None  # the torchvision, archive or bundled dataset behind the name
+    train_per_class: int | None = None  # keep this many seeded train images per class (None: all)
+    subset_seed: int = 0  # the seed of that draw
+
+
+def declared_keys(fmt: str) -> tuple[str, ...]:
+    """The keys a declared entry of format ``fmt`` accepts."""
+    return (*COMMON_DECLARED_KEYS, *DECLARED_KEYS.get(fmt, ()))
 
 
 def dataset_names() -> list[str]:
@@ -85,7 +103,10 @@ def describe_dataset(name: str, declared: Mapping[str, Mapping[str, Any]] | None
         source = resolve_dataset(name, data_root=None, declared=declared, need_location=False)
         where = f" at {source.location}" if source.location else ""
         variant = f" '{source.variant}'" if source.variant else ""
-        return f"declared {source.format} dataset{variant}{where}"
+        subset = ""
+        if source.train_per_class is not None:
+            subset = f", {source.train_per_class} train images per class (subset_seed {source.subset_seed})"
+        return f"declared {source.format} dataset{variant}{where}{subset}"
     for table, where in (
         (NPZ_SETS, "<data_root>/{name}.npz"),
         (TORCHVISION_SETS, "<data_root>/{name}/"),
@@ -161,8 +182,10 @@ def load_dataset(
     """Load ``name`` at ``resolution`` x ``resolution``; repeated calls in one process share one copy.
 
     The cache key is (name, resolution, resolved source, file size and mtime for npz files), so
-    an edited file or a different data root loads afresh. The returned tensors are shared:
-    do not modify them in place.
+    an edited file, a different data root or a different train subset loads afresh. A declared
+    ``train_per_class`` keeps that many seeded train images per class (all of a smaller class)
+    and recomputes the normalisation statistics from them; the test split is the full one.
+    The returned tensors are shared: do not modify them in place.
     """
     source = resolve_dataset(name, data_root=data_root, declared=declared)
     key = (name, resolution, source, _file_signature(source))
@@ -170,6 +193,12 @@ def load_dataset(
         cached = _CACHE.get(key)
         if cached is None:
             cached = _read(source, resolution, download)
+            if source.train_per_class is not None:
+                from kdss_bench.data.train_subset import take_train_per_class
+
+                cached = take_train_per_class(
+                    cached, source.train_per_class, source.subset_seed, name=source.name
+                )
             _CACHE[key] = cached
     return cached
 
@@ -253,6 +282,46 @@ def _resolve_declared(name: str, entry: Any, root: Path | None, need_location: b
     fmt = entry.get("format")
     if fmt not in FORMATS:
         raise ConfigError(f"dataset '{name}': format {fmt!r} is not one of {', '.join(FORMATS)}; set format:")
+    valid = declared_keys(fmt)
+    for key in entry:
+        if key not in valid:
+            raise ConfigError(
+                f"dataset '{name}': unknown key {str(key)!r} for a {fmt} dataset; "
+                f"valid keys: {', '.join(sorted(valid))}"
+            )
+    per_class, seed = _subset_options(name, entry)
+    source = _declared_source(name, fmt, entry, root, need_location)
+    if per_class is None:
+        return source
+    return replace(source, train_per_class=per_class, subset_seed=seed)
+
+
+def _subset_options(name: str, entry: Mapping[str, Any]) -> tuple[int | None, int]:
+    """(train_per_class or None, subset_seed) of a declared entry; ConfigError for bad values."""
+    per_class = entry.get("train_per_class")
+    seed = entry.get("subset_seed", 0)
+    if per_class is None:
+        if "subset_seed" in entry:
+            raise ConfigError(
+                f"dataset '{name}': subset_seed only applies to a train subset; "
+                "add train_per_class: K or remove subset_seed"
+            )
+        return None, 0
+    if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1:
+        raise ConfigError(
+            f"dataset '{name}': train_per_class must be a positive integer, got {per_class!r}; "
+            "set train_per_class: K (train images kept per class)"
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(
+            f"dataset '{name}': subset_seed must be an integer >= 0, got {seed!r}; set subset_seed: or remove it"
+        )
+    return per_class, seed
+
+
+def _declared_source(
+    name: str, fmt: str, entry: Mapping[str, Any], root: Path | None, need_location: bool
+) -> DatasetSource:
     if fmt in ("npz", "imagefolder"):
         path = entry.get("path")
         if not path:

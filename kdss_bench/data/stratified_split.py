@@ -32,3 +32,21 @@ def stratified_split(labels: np.ndarray, num_train: int, seed: int) -> tuple[np.
         train_parts.append(shuffled[:take])
         test_parts.append(shuffled[take:])
     return np.sort(np.concatenate(train_parts)), np.sort(np.concatenate(test_parts))
+
+
+def per_class_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
+    """Sorted indices of ``per_class`` samples of every class present in ``labels`` (a K-shot subset).
+
+    A class with fewer than ``per_class`` samples keeps all of them. Each class's members are
+    permuted by a numpy Generator seeded with ``seed`` (classes in ascending label order) and the
+    first ``per_class`` are kept, so the draw is the same on every machine, and for one seed a
+    smaller subset is contained in a larger one (5 per class is a subset of 10 per class).
+    """
+    if isinstance(per_class, bool) or not isinstance(per_class, (int, np.integer)) or per_class < 1:
+        raise ValueError(f"per_class must be a positive integer, got {per_class!r}")
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    parts = [rng.permutation(np.flatnonzero(labels == cls))[:per_class] for cls in np.unique(labels)]
+    if not parts:
+        return np.empty(0, dtype=np.int64)
+    return np.sort(np.concatenate(parts))

@@ -17,9 +17,15 @@ class MethodSettings:
     """Base class: subclasses list their fields with the paper's defaults."""
 
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {}
+    NOT_IN_IDENTITY: ClassVar[tuple[str, ...]] = ()
+    """Fields that change how a run is carried out but not its result (e.g. checkpoint frequency)."""
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that determine the distilled set: what cache keys and config hashes use."""
+        return {k: v for k, v in self.as_dict().items() if k not in self.NOT_IN_IDENTITY}
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ class KrrStSettings(MethodSettings):
         "real_augment": ("crop_flip", "normalize_only"),
         "xs_init": ("raw", "normalized"),
     }
+    NOT_IN_IDENTITY: ClassVar[tuple[str, ...]] = ("checkpoint_every",)
 
 
 def read_settings(cls: type[MethodSettings], given: Any, reader: ConfigReader,

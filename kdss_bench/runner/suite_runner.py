@@ -43,7 +43,7 @@ def cell_config(suite: Suite, cell: Cell) -> dict[str, Any]:
         "suite": suite.name, "cell": cell.id, "method": cell.method, "target": cell.target, "seed": cell.seed,
         "source": suite.source, "budget": suite.budget, "resolution": suite.resolution,
         "model": suite.model, "method_model": suite.method_model(cell.method),
-        "method_settings": suite.methods[cell.method].as_dict(),
+        "method_settings": suite.methods[cell.method].identity(),
         "teacher": suite.teacher.identity(), "distill_seed": suite.distill_seed,
         "datasets": {name: suite.datasets[name] for name in (suite.source, cell.target) if name in suite.datasets},
         "data_root": str(suite.data_root) if suite.data_root else None,

@@ -125,3 +125,15 @@ def test_a_crashing_cell_is_recorded_and_the_suite_goes_on(write_suite, tmp_path
     events, _ = read_events(folder / "events.jsonl")
     errors = [e for e in events if e.kind == "error"]
     assert errors and "simulated crash" in errors[-1].values["message"]
+
+
+def test_linear_probe_evaluation_reuses_the_pretrained_backbone(finished, write_suite):
+    _, results, _ = finished
+    text = TINY_SUITE + "eval: linear_probe\nlinear_probe: {iterations: 5, batch_size: 32}\n"
+    outcome = run_suite(load_suite(write_suite(text, name="probe.yaml")), results_root=results, device="cpu")
+    assert sorted(outcome.finished) == CELLS
+    result = json.loads((results / "tiny" / CELLS[0] / "result.json").read_text())
+    assert result["eval"] == "linear_probe" and result["iterations"] == 5
+    assert {"distill", "pretrain"} <= set(result["cached_stages"])
+    events, _ = read_events(results / "tiny" / CELLS[0] / "events.jsonl")
+    assert any(e.stage == "linear_probe" and e.kind == "metric" for e in events)
