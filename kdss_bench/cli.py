@@ -75,11 +75,16 @@ def run(
     data_root: DataRootOption = None,
     device: Annotated[Device, typer.Option("--device", help="cpu, cuda, or auto (cuda when available).")]
     = Device.auto,
+    methods: Annotated[str | None, typer.Option(
+        "--methods", help="Run only these methods of the suite (comma-separated), e.g. krr_st,no_pretrain.")]
+    = None,
 ) -> None:
     """Run every cell of SUITE (distil, pre-train, evaluate), skipping cells already finished."""
-    from kdss_bench.config import load_suite
+    from kdss_bench.config import load_suite, only_methods
 
     loaded = load_suite(suite, data_root=data_root)
+    if methods:
+        loaded = only_methods(loaded, [m.strip() for m in methods.split(",") if m.strip()])
     from kdss_bench.runner.console_progress import ConsoleProgress
     from kdss_bench.runner.grid import expand_grid
     from kdss_bench.runner.suite_runner import run_suite

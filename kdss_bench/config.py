@@ -25,6 +25,16 @@ FINETUNE_DEFAULTS: dict[str, Any] = {  # algorithms/finetune.py + test.py
     "iterations": 10_000, "batch_size": 256, "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4,
 }
 FINE_GRAINED_ITERATIONS = {"aircraft": 5000, "cars": 5000, "cub2011": 5000, "dogs": 5000, "flowers102": 5000}
+CLASSIFIER_PRETRAIN_DEFAULTS: dict[str, Any] = {  # algorithms/pretrain_dc.py: hard labels (random ... mtt)
+    "epochs": 1000, "batch_size": 256, "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4,
+    "milestone_fraction": 0.5, "dsa": True, "dsa_strategy": "color_crop_cutout_flip_scale_rotate",
+}
+LABEL_REGRESSION_PRETRAIN_DEFAULTS: dict[str, Any] = {  # algorithms/pretrain_frepo.py: learned labels (kip, frepo)
+    "iterations": 10_000, "batch_size": 500, "lr": 3e-4, "weight_decay": 0.0, "warmup": 500,
+    "dsa": True, "dsa_strategy": "color_crop_cutout_flip_scale_rotate",
+}
+DSA_OPS = ("color", "crop", "cutout", "flip", "scale", "rotate")
+RECIPES = ("native", "shared")
 LINEAR_PROBE_DEFAULTS: dict[str, Any] = {  # algorithms/linear_eval.py (test_batch_size as the int 512)
     "iterations": 5000, "batch_size": 512, "lr": 0.2, "momentum": 0.9, "weight_decay": 0.0,
 }
@@ -35,8 +45,8 @@ EVAL_MODES = ("finetune", "linear_probe")
 DEVICES = ("auto", "cpu", "cuda")
 TOP_LEVEL_KEYS = (
     "name", "description", "data_root", "datasets", "source", "budget", "resolution", "model",
-    "teacher", "methods", "targets", "seeds", "distill_seed", "eval", "pretrain", "finetune",
-    "linear_probe", "device",
+    "teacher", "methods", "targets", "seeds", "distill_seed", "eval", "recipe", "pretrain",
+    "pretrain_classifier", "pretrain_label_regression", "finetune", "linear_probe", "device",
 )
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -77,7 +87,11 @@ class Suite:
     datasets: dict[str, dict] = field(default_factory=dict)
     distill_seed: int = 0
     eval: str = "finetune"
+    recipe: str = "native"  # "shared": every method pre-trains with `pretrain`, the loss chosen by target kind
     pretrain: dict[str, Any] = field(default_factory=lambda: dict(PRETRAIN_DEFAULTS))
+    pretrain_classifier: dict[str, Any] = field(default_factory=lambda: dict(CLASSIFIER_PRETRAIN_DEFAULTS))
+    pretrain_label_regression: dict[str, Any] = field(
+        default_factory=lambda: dict(LABEL_REGRESSION_PRETRAIN_DEFAULTS))
     finetune: dict[str, Any] = field(default_factory=lambda: dict(FINETUNE_DEFAULTS))
     finetune_iterations_per_target: dict[str, int] = field(default_factory=dict)
     linear_probe: dict[str, Any] = field(default_factory=lambda: dict(LINEAR_PROBE_DEFAULTS))
@@ -139,7 +153,13 @@ def load_suite(path: str | Path, *, data_root: str | Path | None = None, check_f
     eval_mode = reader.string(data.get("eval", "finetune"), ("eval",), choices=EVAL_MODES)
     device = reader.string(data.get("device", "auto"), ("device",), choices=DEVICES)
 
+    recipe = reader.string(data.get("recipe", "native"), ("recipe",), choices=RECIPES)
     pretrain = _read_recipe(data.get("pretrain"), PRETRAIN_DEFAULTS, ("pretrain",), reader)
+    pretrain_classifier = _read_recipe(data.get("pretrain_classifier"), CLASSIFIER_PRETRAIN_DEFAULTS,
+                                       ("pretrain_classifier",), reader)
+    pretrain_label_regression = _read_recipe(data.get("pretrain_label_regression"),
+                                             LABEL_REGRESSION_PRETRAIN_DEFAULTS, ("pretrain_label_regression",),
+                                             reader)
     finetune_raw = dict(reader.mapping(data.get("finetune"), ("finetune",)))
     per_target_raw = finetune_raw.pop("iterations_per_target", None)
     finetune = _read_recipe(finetune_raw, FINETUNE_DEFAULTS, ("finetune",), reader,
@@ -155,7 +175,9 @@ def load_suite(path: str | Path, *, data_root: str | Path | None = None, check_f
         name=name, path=path, description=description, data_root=resolved_root, datasets=datasets,
         source=source, budget=budget, resolution=resolution, model=model, teacher=teacher,
         methods=methods, targets=targets, seeds=seeds, distill_seed=distill_seed, eval=eval_mode,
-        pretrain=pretrain, finetune=finetune, finetune_iterations_per_target=per_target,
+        recipe=recipe, pretrain=pretrain, pretrain_classifier=pretrain_classifier,
+        pretrain_label_regression=pretrain_label_regression, finetune=finetune,
+        finetune_iterations_per_target=per_target,
         linear_probe=linear_probe, device=device,
     )
     _check_names(suite, reader, check_files)
@@ -226,6 +248,13 @@ def _read_recipe(value: Any, defaults: dict[str, Any], key: tuple[str, ...], rea
             raise reader.error((*key, name), "expected a non-negative integer")
         if name == "batch_size" and recipe[name] < 1:
             raise reader.error((*key, name), f"expected a positive integer, got {recipe[name]}")
+        if name == "milestone_fraction" and not 0.0 <= recipe[name] <= 1.0:
+            raise reader.error((*key, name), f"expected a fraction in [0, 1], got {recipe[name]:g}")
+        if name == "dsa_strategy":
+            unknown = [op for op in recipe[name].split("_") if op not in DSA_OPS]
+            if unknown:
+                raise reader.error((*key, name), f"unknown augmentation {unknown[0]!r}; join any of "
+                                                 f"{', '.join(DSA_OPS)} with '_'")
     return recipe
 
 
@@ -294,3 +323,12 @@ def _check_names(suite: Suite, reader: ConfigReader, check_files: bool) -> None:
         check_data(target, ("targets", str(i)))
     if len(set(suite.targets)) != len(suite.targets):
         raise reader.error(("targets",), f"targets repeat: {suite.targets}; list each once")
+
+
+def only_methods(suite: Suite, names: list[str]) -> Suite:
+    """The suite restricted to ``names`` (``run --methods``); a name the suite lacks is an error."""
+    missing = [name for name in names if name not in suite.methods]
+    if missing or not names:
+        raise KdssError(f"--methods {','.join(names)}: '{missing[0] if missing else ''}' is not a method of "
+                        f"{suite.path}; choose from {', '.join(suite.methods)}")
+    return dataclasses.replace(suite, methods={name: suite.methods[name] for name in names})

@@ -7,9 +7,14 @@ implementation as ``"module:attribute"`` and :func:`load_method` imports it on f
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kdss_bench.errors import ConfigError
+from kdss_bench.methods.import_set_settings import ImportSetSettings
+from kdss_bench.methods.kmeans_coreset_settings import KmeansCoresetSettings
+from kdss_bench.methods.mtt_settings import MttSettings
+from kdss_bench.methods.random_subset_settings import RandomSubsetSettings
 from kdss_bench.methods.settings import KrrStSettings, MethodSettings, NoSettings
 
 
@@ -19,8 +24,8 @@ class MethodInfo:
     summary: str
     settings: type[MethodSettings]
     implementation: str | None  # "module:attribute" of a Method class; None = nothing to distil
-    target_kind: str  # "features" | "hard" | "soft" | "none"
-    needs_teacher: bool
+    target_kind: str  # "features" | "hard" | "soft" | "none" | "auto" (known once the set is read)
+    needs_teacher: bool | Callable[[MethodSettings], bool]  # a function when it depends on the settings
 
 
 _METHODS: dict[str, MethodInfo] = {
@@ -31,6 +36,38 @@ _METHODS: dict[str, MethodInfo] = {
         implementation="kdss_bench.methods.krr_st:KrrSt",
         target_kind="features",
         needs_teacher=True,
+    ),
+    "random": MethodInfo(
+        name="random",
+        summary="class-balanced random subset of real source images, hard labels",
+        settings=RandomSubsetSettings,
+        implementation="kdss_bench.methods.random_subset:RandomSubset",
+        target_kind="hard",
+        needs_teacher=False,
+    ),
+    "kmeans": MethodInfo(
+        name="kmeans",
+        summary="per class, the real images nearest to k-means centroids (pixels or teacher features)",
+        settings=KmeansCoresetSettings,
+        implementation="kdss_bench.methods.kmeans_coreset:KmeansCoreset",
+        target_kind="hard",
+        needs_teacher=lambda settings: settings.features == "teacher",
+    ),
+    "import": MethodInfo(
+        name="import",
+        summary="a released distilled set read from x_syn.pt / y_syn.pt, validated on load",
+        settings=ImportSetSettings,
+        implementation="kdss_bench.methods.import_set:ImportSet",
+        target_kind="auto",
+        needs_teacher=False,
+    ),
+    "mtt": MethodInfo(
+        name="mtt",
+        summary="MTT (Cazenavette et al. 2022): match expert training trajectories; experts cached as artifacts",
+        settings=MttSettings,
+        implementation="kdss_bench.methods.mtt:Mtt",
+        target_kind="hard",
+        needs_teacher=False,
     ),
     "no_pretrain": MethodInfo(
         name="no_pretrain",
@@ -52,6 +89,12 @@ def method_info(name: str) -> MethodInfo:
         return _METHODS[name]
     except KeyError:
         raise ConfigError(f"unknown method '{name}'; registered methods: {', '.join(_METHODS)}") from None
+
+
+def needs_teacher(name: str, settings: MethodSettings) -> bool:
+    """Whether ``name`` with these settings reads the self-supervised teacher."""
+    flag = method_info(name).needs_teacher
+    return bool(flag(settings)) if callable(flag) else flag
 
 
 def load_method(name: str):

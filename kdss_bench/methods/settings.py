@@ -27,6 +27,10 @@ class MethodSettings:
         """The fields that determine the distilled set: what cache keys and config hashes use."""
         return {k: v for k, v in self.as_dict().items() if k not in self.NOT_IN_IDENTITY}
 
+    def input_fingerprint(self) -> str | None:
+        """A hash of files the method reads besides the source (None when it reads none)."""
+        return None
+
 
 @dataclass(frozen=True)
 class NoSettings(MethodSettings):

@@ -24,7 +24,7 @@ from kdss_bench.data.image_set import ImageSet
 from kdss_bench.data.registry import load_dataset
 from kdss_bench.methods.context import DistillContext
 from kdss_bench.methods.distilled_set import DistilledSet
-from kdss_bench.methods.registry import load_method, method_info
+from kdss_bench.methods.registry import load_method, method_info, needs_teacher
 from kdss_bench.runner.artifact_cache import ArtifactCache, content_key
 from kdss_bench.runner.grid import Cell
 from kdss_bench.runner.peak_memory import peak_memory_mb, reset_peak_memory
@@ -127,13 +127,15 @@ class Pipeline:
             "stage": "distill", "method": method, "settings": self.suite.methods[method].identity(),
             "source": source.fingerprint(), "budget": self.suite.budget, "resolution": self.suite.resolution,
             "model": self.suite.method_model(method), "teacher": teacher_id, "seed": self.suite.distill_seed,
+            "inputs": self.suite.methods[method].input_fingerprint(),
         })
 
     def distilled(self, method: str, emit_for: EmitFactory) -> tuple[DistilledSet | None, str | None]:
         info = method_info(method)
         if info.implementation is None:
             return None, None
-        teacher, teacher_id = self.teacher(emit_for("teacher")) if info.needs_teacher else (None, "")
+        settings = self.suite.methods[method]
+        teacher, teacher_id = self.teacher(emit_for("teacher")) if needs_teacher(method, settings) else (None, "")
         key = self.distill_key(method, teacher_id)
         emit = emit_for("distill")
         cached = self.cache.has("distill", key)
@@ -145,7 +147,8 @@ class Pipeline:
                 source=self.image_set(self.suite.source), teacher=teacher, budget=self.suite.budget,
                 settings=self.suite.methods[method], model=self.suite.method_model(method),
                 seed=self.suite.distill_seed, device=self.device, emit=emit,
-                work_dir=self.cache.work_dir("distill", key), teacher_id=teacher_id)
+                work_dir=self.cache.work_dir("distill", key), teacher_id=teacher_id,
+                artifact=self._method_artifact)
             distilled = load_method(method).distill(ctx)
             distilled.manifest.setdefault("cost", {})["peak_memory_mb"] = peak_memory_mb(self.device.type)
             with self.cache.create("distill", key) as folder:
@@ -158,6 +161,14 @@ class Pipeline:
              distill_wall_time_s=cost.get("wall_time_s"))
         return distilled, key
 
+    def _method_artifact(self, name: str, parts: dict, build: Callable[[Path], None]) -> Path:
+        """A method's reusable intermediate (e.g. MTT's expert trajectories), cached like a stage."""
+        key = content_key({"artifact": name, **parts})
+        if not self.cache.has(name, key):
+            with self.cache.create(name, key) as folder:
+                build(folder)
+        return self.cache.folder(name, key)
+
     # --- pre-training --------------------------------------------------------------------------
     def pretrained(self, method: str, seed: int, emit_for: EmitFactory) -> nn.Module | None:
         """The backbone pre-trained on the method's distilled set (None for no pre-training)."""
@@ -167,29 +178,28 @@ class Pipeline:
         from safetensors.torch import load_file, save_file
 
         from kdss_bench.models.registry import build_model
-        from kdss_bench.train.pretrain import PretrainRecipe, pretrain_on_targets
+        from kdss_bench.runner.pretrain_choice import output_width, pretrain_distilled, recipe_for
 
         model_name = self.suite.model
-        recipe = PretrainRecipe(**self.suite.pretrain)
-        key = content_key({"stage": "pretrain", "distilled": distill_key, "recipe": self.suite.pretrain,
+        recipe, settings = recipe_for(self.suite, distilled.target_kind)
+        num_classes = self.image_set(self.suite.source).num_classes
+        key = content_key({"stage": "pretrain", "distilled": distill_key, "recipe": recipe, "settings": settings,
                            "model": model_name, "seed": seed, "target_kind": distilled.target_kind})
         emit = emit_for("pretrain")
         cached = self.cache.has("pretrain", key)
-        emit("start", cached=cached, key=key, epochs=recipe.epochs)
+        emit("start", cached=cached, key=key, recipe=recipe)
         started = time.perf_counter()
-        if distilled.target_kind != "features":
-            raise NotImplementedError(f"pre-training on '{distilled.target_kind}' targets is not implemented yet")
-        num_outputs = int(distilled.targets.shape[1])
         if not cached:
             reset_peak_memory(self.device.type)
-            model = pretrain_on_targets(model_name, distilled.images, distilled.targets, recipe, seed=seed,
-                                        device=self.device, in_shape=self.in_shape, emit=emit)
+            model = pretrain_distilled(recipe, settings, distilled, model_name, num_source_classes=num_classes,
+                                       seed=seed, device=self.device, in_shape=self.in_shape, emit=emit)
             with self.cache.create("pretrain", key) as folder:
                 state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
                 save_file(state, str(folder / BACKBONE_FILE),
                           metadata={"wall_time_s": f"{time.perf_counter() - started:.3f}",
-                                    "peak_memory_mb": str(peak_memory_mb(self.device.type))})
-        model = build_model(model_name, in_shape=self.in_shape, num_outputs=num_outputs)
+                                    "peak_memory_mb": str(peak_memory_mb(self.device.type)), "recipe": recipe})
+        model = build_model(model_name, in_shape=self.in_shape,
+                            num_outputs=output_width(distilled, num_classes))
         model.load_state_dict(load_file(str(self.cache.folder("pretrain", key) / BACKBONE_FILE)))
         self.outcomes["pretrain"] = StageOutcome(key, cached, time.perf_counter() - started)
         emit("end", cached=cached, wall_time_s=time.perf_counter() - started)

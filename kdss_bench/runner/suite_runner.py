@@ -44,14 +44,28 @@ def cell_config(suite: Suite, cell: Cell) -> dict[str, Any]:
         "source": suite.source, "budget": suite.budget, "resolution": suite.resolution,
         "model": suite.model, "method_model": suite.method_model(cell.method),
         "method_settings": suite.methods[cell.method].identity(),
+        "method_inputs": suite.methods[cell.method].input_fingerprint(),
         "teacher": suite.teacher.identity(), "distill_seed": suite.distill_seed,
         "datasets": {name: suite.datasets[name] for name in (suite.source, cell.target) if name in suite.datasets},
         "data_root": str(suite.data_root) if suite.data_root else None,
-        "pretrain": suite.pretrain, "eval": suite.eval,
+        **_pretrain_config(suite, cell.method), "eval": suite.eval,
         "finetune": suite.finetune_for(cell.target) if suite.eval == "finetune" else None,
         "linear_probe": suite.linear_probe if suite.eval == "linear_probe" else None,
-        "recipe": "native", "protocol_version": PROTOCOL_VERSION,
+        "recipe": suite.recipe, "protocol_version": PROTOCOL_VERSION,
     }
+
+
+def _pretrain_config(suite: Suite, method: str) -> dict[str, Any]:
+    from kdss_bench.methods.registry import method_info
+    from kdss_bench.runner.pretrain_choice import recipe_for
+
+    kind = method_info(method).target_kind
+    if kind == "none":
+        return {"pretrain_recipe": None, "pretrain": None}
+    if kind == "auto":  # chosen once the set is read; the pretrain cache key holds the exact recipe
+        return {"pretrain_recipe": "by target kind", "pretrain": None}
+    name, settings = recipe_for(suite, kind)
+    return {"pretrain_recipe": name, "pretrain": settings}
 
 
 def _hash_config(config: dict[str, Any]) -> str:
@@ -112,7 +126,7 @@ def run_suite(suite: Suite, *, results_root: Path, device: str = "auto",
                     "suite": suite.name, "cell": cell.id, "method": cell.method, "source": suite.source,
                     "target": cell.target, "seed": cell.seed, "budget": suite.budget,
                     "resolution": suite.resolution, "model": suite.model, "eval": suite.eval,
-                    "recipe": "native", **fields,
+                    "recipe": suite.recipe, **fields,
                     "config_hash": config_hash, "protocol_version": PROTOCOL_VERSION,
                     "git_commit": git_commit(), "versions": versions(), "device": device_name(resolved),
                     "threads": torch.get_num_threads(),

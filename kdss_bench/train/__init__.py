@@ -1,6 +1,7 @@
 """Training recipes of the evaluation protocol: pre-training on a distilled set, fine-tuning,
 the linear probe, and the batched on-device augmentation and minibatch stream they share.
 
-Modules: ``augment``, ``batch_stream``, ``pretrain``, ``transfer``, ``finetune``,
-``linear_probe``, ``evaluate``, ``seeding``, ``progress``. Import from them directly.
+Modules: ``augment``, ``dsa_augment``, ``batch_stream``, ``pretrain``, ``pretrain_classifier``,
+``pretrain_label_regression``, ``warmup_cosine``, ``transfer``, ``finetune``, ``linear_probe``,
+``evaluate``, ``seeding``, ``progress``. Import from them directly.
 """

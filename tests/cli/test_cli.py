@@ -110,3 +110,15 @@ def test_ls_lists_registries():
     assert "krr_st" in runner.invoke(app, ["ls", "methods"]).stdout
     assert "convnet_128_256_512_bn" in runner.invoke(app, ["ls", "models"]).stdout
     assert "mnist5k" in runner.invoke(app, ["ls", "datasets"]).stdout
+
+
+def test_methods_filter_runs_a_subset_and_rejects_unknown_names(tmp_path):
+    suite = tmp_path / "tiny.yaml"
+    suite.write_text(TINY_SUITE)
+    results = tmp_path / "results"
+    out = runner.invoke(app, ["run", str(suite), "--results", str(results), "--methods", "no_pretrain"])
+    assert out.exit_code == 0, out.output
+    assert sorted(p.name for p in (results / "tiny").iterdir()) == [
+        "no_pretrain__lfw_faces__seed0", "no_pretrain__textures3__seed0"]
+    bad = runner.invoke(app, ["run", str(suite), "--results", str(tmp_path / "r2"), "--methods", "dsa"])
+    assert bad.exit_code == 2 and "'dsa' is not a method" in bad.stderr and not (tmp_path / "r2").exists()

@@ -1,0 +1,235 @@
+"""MTT: dataset distillation by matching training trajectories (Cazenavette et al., CVPR 2022).
+
+Each iteration follows the official ``distill.py``: pick a random expert and a start epoch
+t < max_start_epoch; from the expert's parameters at t, take ``syn_steps`` plain SGD steps on
+DSA-augmented synthetic minibatches with a learnable step size; the loss is the squared distance
+from the student's end point to the expert's parameters at t + expert_epochs, divided by the
+squared distance from the start to that target. Both the pixels (SGD, lr_img, momentum 0.5) and
+the step size (SGD, lr_lr, momentum 0.5) follow the gradient through the unrolled steps. Images
+start as class-balanced real images (normalised, no ZCA) and keep hard labels.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from kdss_bench.errors import ConfigError
+from kdss_bench.methods.class_budget import class_balanced_indices, images_per_class
+from kdss_bench.methods.context import DistillContext, local_artifact
+from kdss_bench.methods.distilled_set import DistilledSet
+from kdss_bench.methods.flat_parameters import FlatParameters
+from kdss_bench.methods.mtt_experts import ExpertRecipe, ExpertTrajectory, expert_trajectories
+from kdss_bench.methods.mtt_settings import MttSettings
+from kdss_bench.methods.real_images import normalized_train_images
+from kdss_bench.methods.set_manifest import common_manifest
+from kdss_bench.train.dsa_augment import DiffAugment
+from kdss_bench.train.seeding import build_seeded_model, derive_seed
+
+CHECKPOINT_FILE = "mtt_checkpoint.pt"
+MOMENTUM = 0.5  # distill.py: both optimisers are SGD with momentum 0.5
+
+
+def check_settings(settings: MttSettings) -> None:
+    """Reject settings that cannot run, naming the key and the fix."""
+    if settings.num_experts < 1 or settings.syn_steps < 1 or settings.max_start_epoch < 1:
+        raise ConfigError("methods.mtt: num_experts, syn_steps and max_start_epoch must be >= 1")
+    if settings.expert_epochs < 1:
+        raise ConfigError("methods.mtt.expert_epochs must be >= 1")
+    last_target = settings.max_start_epoch - 1 + settings.expert_epochs
+    if last_target > settings.train_epochs:
+        raise ConfigError(f"methods.mtt: max_start_epoch - 1 + expert_epochs = {last_target} exceeds train_epochs "
+                          f"{settings.train_epochs}; raise train_epochs or lower max_start_epoch")
+
+
+def expert_recipe(settings: MttSettings, model: str) -> ExpertRecipe:
+    return ExpertRecipe(model=model, train_epochs=settings.train_epochs, lr=settings.expert_lr,
+                        momentum=settings.expert_momentum, weight_decay=settings.expert_weight_decay,
+                        batch_size=settings.expert_batch, dsa=settings.dsa, dsa_strategy=settings.dsa_strategy)
+
+
+class Mtt:
+    """The MTT method: ``distill(ctx) -> DistilledSet`` with hard source labels."""
+
+    name = "mtt"
+    target_kind = "hard"
+
+    def distill(self, ctx: DistillContext) -> DistilledSet:
+        settings: MttSettings = ctx.settings  # type: ignore[assignment]
+        check_settings(settings)
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="kdss-mtt-experts-") as scratch:
+            artifact = ctx.artifact or local_artifact(Path(scratch))
+            experts = expert_trajectories(ctx.source, expert_recipe(settings, settings.model or ctx.model),
+                                          num_experts=settings.num_experts, seed=settings.expert_seed,
+                                          device=ctx.device, artifact=artifact, emit=ctx.emit)
+            experts_ready = time.perf_counter() - started
+            run = MttRun(ctx, settings, experts)
+            return run.execute(started=started, experts_time_s=experts_ready)
+
+
+class MttRun:
+    """One distillation: synthetic set, step size, optimisers, the matching step, checkpoints."""
+
+    def __init__(self, ctx: DistillContext, settings: MttSettings, experts: list[ExpertTrajectory]) -> None:
+        self.ctx, self.settings, self.experts = ctx, settings, experts
+        source, device = ctx.source, ctx.device
+        self.per_class = images_per_class(ctx.budget, source.num_classes)
+        picker = torch.Generator().manual_seed(derive_seed(ctx.seed, "mtt_init"))
+        indices = class_balanced_indices(source.y_train, self.per_class, picker)
+        self.source_indices = indices
+        self.labels = source.y_train[indices].to(torch.int64).to(device)
+        if settings.pix_init == "real":
+            images = normalized_train_images(source, indices, device)
+        else:
+            shape = (int(indices.numel()), *source.x_train.shape[1:])
+            images = torch.randn(shape, generator=picker).to(device)
+        self.images = images.float().contiguous().requires_grad_(True)
+        self.syn_lr = torch.tensor(float(settings.lr_teacher), device=device).requires_grad_(True)
+        self.image_optimizer = torch.optim.SGD([self.images], lr=settings.lr_img, momentum=MOMENTUM)
+        self.lr_optimizer = torch.optim.SGD([self.syn_lr], lr=settings.lr_lr, momentum=MOMENTUM)
+        student = build_seeded_model(settings.model or ctx.model, in_shape=tuple(source.x_train.shape[1:]),
+                                     num_outputs=source.num_classes, seed=ctx.seed).to(device)  # weights unused
+        self.student = FlatParameters(student.train())
+        for expert in experts:
+            if expert.num_parameters != self.student.size:
+                raise ConfigError(f"expert {expert.folder} has {expert.num_parameters} parameters but the model "
+                                  f"has {self.student.size}; delete the stale expert cache")
+        self.augment = DiffAugment(settings.dsa_strategy) if settings.dsa else None
+        self.augment_generator = torch.Generator().manual_seed(derive_seed(ctx.seed, "mtt_dsa"))
+        self.batch_generator = torch.Generator().manual_seed(derive_seed(ctx.seed, "mtt_batches"))
+        self.rng = np.random.default_rng(derive_seed(ctx.seed, "mtt_expert_choice"))
+        self.step = 0
+        self.elapsed_before = 0.0
+        self.losses: list[float] = []
+
+    # --- the matching loss -----------------------------------------------------------------
+    def matching_loss(self, expert: ExpertTrajectory, start_epoch: int) -> torch.Tensor:
+        """||theta_N - theta*_{t+M}||^2 / ||theta*_t - theta*_{t+M}||^2 after ``syn_steps`` student steps."""
+        settings, device = self.settings, self.ctx.device
+        start = expert.snapshot(start_epoch, device)
+        target = expert.snapshot(start_epoch + settings.expert_epochs, device)
+        batch = settings.batch_syn or self.images.shape[0]
+        params = start.clone().requires_grad_(True)
+        chunks: list[torch.Tensor] = []
+        for _ in range(settings.syn_steps):
+            if not chunks:
+                order = torch.randperm(self.images.shape[0], generator=self.batch_generator).to(device)
+                chunks = list(torch.split(order, batch))
+            rows = chunks.pop()
+            x = self.images[rows]
+            if self.augment is not None:
+                x = self.augment(x, generator=self.augment_generator)
+            ce = F.cross_entropy(self.student(params, x), self.labels[rows])
+            (grad,) = torch.autograd.grad(ce, params, create_graph=True)
+            params = params - self.syn_lr * grad
+        return (params - target).pow(2).sum() / (start - target).pow(2).sum()
+
+    def distill_step(self) -> float:
+        """One outer iteration: random expert and start epoch, matching loss, update pixels and step size."""
+        settings = self.settings
+        expert = self.experts[int(self.rng.integers(len(self.experts)))]
+        start_epoch = int(self.rng.integers(settings.max_start_epoch))
+        loss = self.matching_loss(expert, start_epoch)
+        self.image_optimizer.zero_grad(set_to_none=True)
+        self.lr_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.image_optimizer.step()
+        self.lr_optimizer.step()
+        self.step += 1
+        value = float(loss.detach())
+        self.losses.append(value)
+        return value
+
+    # --- checkpoints -----------------------------------------------------------------------
+    def _checkpoint_path(self) -> Path | None:
+        return None if self.ctx.work_dir is None else self.ctx.work_dir / CHECKPOINT_FILE
+
+    def save_checkpoint(self, elapsed: float) -> None:
+        path = self._checkpoint_path()
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {
+            "step": self.step, "elapsed": elapsed, "losses": self.losses,
+            "images": self.images.detach().cpu(), "syn_lr": self.syn_lr.detach().cpu(),
+            "image_optimizer": self.image_optimizer.state_dict(), "lr_optimizer": self.lr_optimizer.state_dict(),
+            "augment_generator": self.augment_generator.get_state(),
+            "batch_generator": self.batch_generator.get_state(),
+            "expert_choice": self.rng.bit_generator.state,
+        }
+        temporary = path.with_suffix(f".tmp-{os.getpid()}")
+        torch.save(state, temporary)
+        os.replace(temporary, path)
+
+    def load_checkpoint(self) -> bool:
+        path = self._checkpoint_path()
+        if path is None or not path.is_file():
+            return False
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.no_grad():
+            self.images.copy_(state["images"].to(self.ctx.device))
+            self.syn_lr.copy_(state["syn_lr"].to(self.ctx.device))
+        self.image_optimizer.load_state_dict(state["image_optimizer"])
+        self.lr_optimizer.load_state_dict(state["lr_optimizer"])
+        self.augment_generator.set_state(state["augment_generator"])
+        self.batch_generator.set_state(state["batch_generator"])
+        self.rng.bit_generator.state = state["expert_choice"]
+        self.step, self.elapsed_before, self.losses = state["step"], state["elapsed"], list(state["losses"])
+        return True
+
+    # --- the whole run ---------------------------------------------------------------------
+    def execute(self, *, started: float | None = None, experts_time_s: float = 0.0) -> DistilledSet:
+        ctx, settings = self.ctx, self.settings
+        started = time.perf_counter() if started is None else started
+        loop_started = time.perf_counter()
+        total = settings.iterations
+        if self.load_checkpoint():
+            ctx.emit("metric", step=self.step, total=total, resumed_from=self.step)
+        report_every = max(1, min(50, total // 100 or 1))
+        while self.step < total:
+            loss = self.distill_step()
+            if self.step % report_every == 0 or self.step == total:
+                ctx.emit("progress", step=self.step, total=total, loss=loss, syn_lr=float(self.syn_lr.detach()))
+            if settings.checkpoint_every and self.step % settings.checkpoint_every == 0 and self.step < total:
+                self.save_checkpoint(self.elapsed_before + time.perf_counter() - loop_started)
+        distill_time = self.elapsed_before + time.perf_counter() - loop_started
+        result = DistilledSet(images=self.images.detach().cpu().float().contiguous(),
+                              targets=self.labels.detach().cpu().clone(), target_kind="hard",
+                              manifest=self._manifest(time.perf_counter() - started, distill_time, experts_time_s))
+        path = self._checkpoint_path()
+        if path is not None and path.exists():
+            path.unlink()
+        return result
+
+    def _manifest(self, wall: float, distill_time: float, experts_time: float) -> dict:
+        ctx, settings = self.ctx, self.settings
+        tail = self.losses[-min(len(self.losses), 20):]
+        loss = {"first": self.losses[0] if self.losses else None,
+                "last20_mean": float(np.mean(tail)) if tail else None}
+        manifest = common_manifest(ctx, "mtt", input_space="normalized", wall_time_s=wall, steps=self.step,
+                                   loss=loss)
+        records = [expert.record for expert in self.experts]
+        test_accuracies = [r["test_accuracy"] for r in records if r["test_accuracy"] is not None]
+        manifest["model"] = settings.model or ctx.model
+        manifest["cost"].update({
+            "distill_time_s": round(distill_time, 3),
+            "experts_time_s": round(experts_time, 3),  # this call: training missing experts + loading
+            "experts_train_time_s": round(sum(r["wall_time_s"] for r in records), 3),  # all experts, cached or not
+        })
+        manifest["syn_lr"] = float(self.syn_lr.detach())
+        manifest["images_per_class"] = self.per_class
+        manifest["source_indices"] = self.source_indices.tolist() if settings.pix_init == "real" else None
+        manifest["experts"] = {
+            "count": len(records), "seed": settings.expert_seed, "epochs": settings.train_epochs,
+            "parameters": self.student.size,
+            "test_accuracy_mean": float(np.mean(test_accuracies)) if test_accuracies else None,
+            "final_train_loss_mean": float(np.mean([r["train_loss"][-1] for r in records])),
+        }
+        return manifest

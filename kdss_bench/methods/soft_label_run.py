@@ -1,0 +1,150 @@
+"""What KIP and FRePo share: images and learned soft labels optimised by a kernel-regression loss.
+
+Both official codes start from class-balanced random real images (normalised, the network-input
+space) with centred one-hot labels, optimise images and labels jointly with one optimiser, and
+return the labels as (m, C) float targets over the source classes (target kind ``soft``). This
+class owns that state, the checkpoints, the loop and the result; subclasses implement
+:meth:`SoftLabelRun.outer_step` and say how their optimiser and labels start.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from kdss_bench.methods.class_budget import class_balanced_indices, images_per_class
+from kdss_bench.methods.context import DistillContext
+from kdss_bench.methods.distilled_set import DistilledSet
+from kdss_bench.methods.real_images import normalized_train_images
+from kdss_bench.methods.set_manifest import common_manifest
+from kdss_bench.methods.soft_labels import centred_one_hot
+from kdss_bench.train.seeding import derive_seed
+
+
+class SoftLabelRun:
+    """One distillation with learned labels; ``method`` names it in seeds, checkpoints and the manifest."""
+
+    method = "soft_label_run"
+
+    def __init__(self, ctx: DistillContext, settings: Any, *, steps: int, checkpoint_every: int) -> None:
+        self.ctx, self.settings = ctx, settings
+        self.total_steps, self.checkpoint_every = int(steps), int(checkpoint_every)
+        source = ctx.source
+        self.num_classes = source.num_classes
+        self.in_shape = tuple(int(s) for s in source.x_train.shape[1:])
+        self.per_class = images_per_class(ctx.budget, self.num_classes)
+        generator = torch.Generator().manual_seed(derive_seed(ctx.seed, f"{self.method}:init"))
+        self.init_indices = class_balanced_indices(source.y_train, self.per_class, generator)
+        images = normalized_train_images(source, self.init_indices, ctx.device).float()
+        labels = self.initial_labels(source.y_train[self.init_indices.cpu()]).to(ctx.device)
+        self.x_syn = images.contiguous().requires_grad_(True)
+        self.y_syn = labels.contiguous().requires_grad_(True)
+        self.optimizer, self.scheduler = self.make_optimizer([self.x_syn, self.y_syn])
+        self.step = 0
+        self.elapsed_before = 0.0
+        self.losses: list[float] = []
+
+    # --- what a method decides ---------------------------------------------------------------
+    def initial_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """Labels of the initial images as (m, C) float; centred one-hot unless a method scales them."""
+        return centred_one_hot(labels, self.num_classes)
+
+    def make_optimizer(self, params: list[torch.Tensor]) -> tuple[torch.optim.Optimizer, Any]:
+        """The optimiser of images and labels, and a scheduler stepped once per step (or None)."""
+        raise NotImplementedError
+
+    def outer_step(self) -> float:
+        """One update of images and labels (and of any networks); returns the step's loss."""
+        raise NotImplementedError
+
+    def extra_state(self) -> dict[str, Any]:
+        """Method state a checkpoint must hold beyond images, labels and the optimiser."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        return None
+
+    def extra_manifest(self) -> dict[str, Any]:
+        return {}
+
+    def advance(self) -> float:
+        """Run one outer step and count it; returns its loss."""
+        loss = self.outer_step()
+        self.step += 1
+        self.losses.append(loss)
+        return loss
+
+    def last_lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    # --- checkpoints -------------------------------------------------------------------------
+    def checkpoint_path(self) -> Path | None:
+        return None if self.ctx.work_dir is None else self.ctx.work_dir / f"{self.method}_checkpoint.pt"
+
+    def save_checkpoint(self, elapsed: float) -> None:
+        path = self.checkpoint_path()
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {"step": self.step, "elapsed": elapsed, "losses": self.losses,
+                 "x_syn": self.x_syn.detach().cpu(), "y_syn": self.y_syn.detach().cpu(),
+                 "optimizer": self.optimizer.state_dict(),
+                 "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+                 "extra": self.extra_state()}
+        temporary = path.with_suffix(f".tmp-{os.getpid()}")
+        torch.save(state, temporary)
+        os.replace(temporary, path)
+
+    def load_checkpoint(self) -> bool:
+        path = self.checkpoint_path()
+        if path is None or not path.is_file():
+            return False
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.no_grad():
+            self.x_syn.copy_(state["x_syn"].to(self.ctx.device))
+            self.y_syn.copy_(state["y_syn"].to(self.ctx.device))
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.load_extra_state(state["extra"])
+        self.step, self.elapsed_before, self.losses = int(state["step"]), state["elapsed"], list(state["losses"])
+        return True
+
+    # --- the whole run -----------------------------------------------------------------------
+    def execute(self) -> DistilledSet:
+        ctx = self.ctx
+        started = time.perf_counter()
+        total = self.total_steps
+        if self.load_checkpoint():
+            ctx.emit("metric", step=self.step, total=total, resumed_from=self.step)
+        report_every = max(1, min(50, total // 100 or 1))
+        while self.step < total:
+            loss = self.advance()
+            if self.step % report_every == 0 or self.step == total:
+                ctx.emit("progress", step=self.step, total=total, loss=loss, lr=self.last_lr())
+            if self.checkpoint_every and self.step % self.checkpoint_every == 0 and self.step < total:
+                self.save_checkpoint(self.elapsed_before + time.perf_counter() - started)
+        wall = self.elapsed_before + time.perf_counter() - started
+        result = DistilledSet(images=self.x_syn.detach().cpu().float().contiguous(),
+                              targets=self.y_syn.detach().cpu().float().contiguous(),
+                              target_kind="soft", manifest=self.manifest(wall))
+        path = self.checkpoint_path()
+        if path is not None and path.exists():
+            path.unlink()
+        return result
+
+    def manifest(self, wall: float) -> dict[str, Any]:
+        tail = self.losses[-min(len(self.losses), 20):]
+        loss = {"first": self.losses[0] if self.losses else None,
+                "last20_mean": float(np.mean(tail)) if tail else None}
+        manifest = common_manifest(self.ctx, self.method, input_space="normalized", wall_time_s=wall,
+                                   steps=self.step, loss=loss)
+        manifest["images_per_class"] = list(self.per_class)
+        manifest["init_source_indices"] = self.init_indices.tolist()
+        manifest.update(self.extra_manifest())
+        return manifest

@@ -1,0 +1,125 @@
+"""Pre-training on a distilled set with hard class labels (random, k-means, DSA, DM, MTT).
+
+Follows the official ``algorithms/pretrain_dc.py``: a fresh model whose head has one output
+per source class is trained with cross-entropy by SGD (lr 0.01, momentum 0.9, weight decay
+5e-4) for a number of epochs, each a freshly shuffled pass over the distilled set in batches
+of 256 that keeps the last, smaller batch. The learning rate drops x0.1 at half the epochs
+(``MultiStepLR`` stepped once per epoch). Each batch is augmented with DSA under ``no_grad``
+(mode 'S': one op family per batch, per-image parameters). The images already live in the
+network's input space: no normalisation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from kdss_bench.errors import ConfigError, DataError
+from kdss_bench.train.batch_stream import ShuffledBatchStream
+from kdss_bench.train.dsa_augment import DEFAULT_STRATEGY, DiffAugment, parse_strategy
+from kdss_bench.train.progress import Emit, LossReporter
+from kdss_bench.train.seeding import build_seeded_model, derive_seed
+
+
+@dataclass(frozen=True)
+class ClassifierPretrainRecipe:
+    """Hyper-parameters of cross-entropy pre-training (defaults: the official ones)."""
+
+    epochs: int = 1000
+    batch_size: int = 256
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    milestone_fraction: float = 0.5
+    """The learning rate is multiplied by 0.1 after ``int(epochs * milestone_fraction)`` epochs."""
+    dsa: bool = True
+    dsa_strategy: str = DEFAULT_STRATEGY
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0:
+            raise ConfigError(f"classifier pretrain epochs must be >= 0, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ConfigError(f"classifier pretrain batch_size must be >= 1, got {self.batch_size}")
+        if not 0.0 <= self.milestone_fraction <= 1.0:
+            raise ConfigError(
+                f"classifier pretrain milestone_fraction must be in [0, 1], got {self.milestone_fraction}"
+            )
+        parse_strategy(self.dsa_strategy)
+
+    @property
+    def milestone_epoch(self) -> int:
+        """Epochs run at the full rate (official: ``epochs // 2``)."""
+        return int(self.epochs * self.milestone_fraction)
+
+
+def check_hard_labelled(x_syn: Tensor, y_hard: Tensor, num_classes: int) -> None:
+    """Raises DataError unless ``x_syn`` is float (N, C, H, W) and ``y_hard`` N class indices below ``num_classes``."""
+    if x_syn.dim() != 4 or not x_syn.is_floating_point():
+        raise DataError(
+            f"distilled images must be a float (N, C, H, W) tensor, got {x_syn.dtype} {tuple(x_syn.shape)}"
+        )
+    if y_hard.dim() != 1 or y_hard.is_floating_point() or y_hard.dtype == torch.bool:
+        raise DataError(f"hard labels must be an integer (N,) tensor, got {y_hard.dtype} {tuple(y_hard.shape)}")
+    if x_syn.shape[0] != y_hard.shape[0] or x_syn.shape[0] == 0:
+        raise DataError(f"distilled set has {x_syn.shape[0]} images but {y_hard.shape[0]} labels")
+    low, high = int(y_hard.min()), int(y_hard.max())
+    if low < 0 or high >= num_classes:
+        raise DataError(f"hard labels span [{low}, {high}] but there are {num_classes} classes")
+
+
+def pretrain_classifier(
+    model_name: str,
+    x_syn: Tensor,
+    y_hard: Tensor,
+    num_classes: int,
+    recipe: ClassifierPretrainRecipe,
+    *,
+    seed: int,
+    device: torch.device | str,
+    in_shape: tuple[int, int, int] | None = None,
+    emit: Emit | None = None,
+) -> nn.Module:
+    """Trains a fresh ``model_name`` with ``num_classes`` outputs to classify ``x_syn`` as ``y_hard``.
+
+    ``in_shape`` defaults to the images' own shape. Emits ``progress`` (loss, lr) every 10
+    epochs with the mean batch loss since the previous event, and a final ``metric`` with
+    ``train_loss``. Returns the trained model on ``device``, in train mode.
+    """
+    check_hard_labelled(x_syn, y_hard, num_classes)
+    device = torch.device(device)
+    shape = tuple(in_shape) if in_shape is not None else tuple(x_syn.shape[1:])
+    model = build_seeded_model(model_name, in_shape=shape, num_outputs=num_classes, seed=seed)
+    model.to(device)
+    x = x_syn.detach().to(device, torch.float32)
+    y = y_hard.detach().to(device, torch.int64)
+    stream = ShuffledBatchStream((x, y), recipe.batch_size, seed=derive_seed(seed, "batches"))
+    augment = DiffAugment(recipe.dsa_strategy) if recipe.dsa else None
+    # A CPU generator: the same draws on every device, and no host sync for mode 'S''s family pick.
+    aug_gen = torch.Generator().manual_seed(derive_seed(seed, "augment"))
+    opt = torch.optim.SGD(
+        model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
+    )
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[recipe.milestone_epoch], gamma=0.1)
+    reporter = LossReporter(emit, total=recipe.epochs, every=10)
+    model.train()
+    for epoch in range(1, recipe.epochs + 1):
+        lr = opt.param_groups[0]["lr"]  # the rate this epoch uses
+        epoch_loss = torch.zeros((), device=device)
+        for _ in range(stream.batches_per_pass):
+            xb, yb = next(stream)
+            if augment is not None:
+                with torch.no_grad():
+                    xb = augment(xb, generator=aug_gen)
+            loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            epoch_loss += loss.detach()
+        sched.step()
+        reporter.record(epoch, epoch_loss / stream.batches_per_pass, lr=lr)
+    if emit is not None:
+        emit("metric", step=recipe.epochs, total=recipe.epochs, train_loss=reporter.last_mean)
+    return model
