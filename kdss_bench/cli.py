@@ -132,7 +132,9 @@ def _print_tables(results: Path, *, suite_name: str | None, fmt: TableFormat, st
     if not rows:
         where = f"suite '{suite_name}' in {results}" if suite_name else str(results)
         raise KdssError(f"no finished results for {where}; run a suite first (kdss-bench run SUITE)")
-    tables = tables_by_suite(rows)
+    from kdss_bench.methods.registry import method_names
+
+    tables = tables_by_suite(rows, method_order=method_names())
     if fmt == TableFormat.json:
         merged = [item for t in tables.values() for item in json.loads(t.to_json())]
         typer.echo(json.dumps(merged, indent=2))

@@ -78,6 +78,8 @@ def build_image_set(
     y_test: np.ndarray | torch.Tensor,
     classes: Sequence[str],
     resolution: int,
+    *,
+    copy: bool = True,
 ) -> ImageSet:
     """Validate and normalise raw arrays into an :class:`ImageSet` at ``resolution`` x ``resolution``.
 
@@ -85,6 +87,10 @@ def build_image_set(
     {1, 3, 4}; grey becomes 3 equal channels, alpha is dropped, and other sizes are resized with
     antialiased bilinear interpolation (on float, rounded back to uint8). Labels may be any integer
     dtype and must lie in [0, len(classes)).
+
+    The returned tensors share no memory with the arrays given, unless ``copy=False``: then images
+    that are already uint8 (N, 3, R, R) torch tensors are kept as they are (no second copy of a
+    large set; the caller hands them over and must not modify them afterwards).
     """
     if not isinstance(resolution, int) or isinstance(resolution, bool) or resolution < 1:
         raise DataError(f"dataset '{name}': resolution must be a positive integer, got {resolution!r}")
@@ -101,8 +107,8 @@ def build_image_set(
     labels_test = _to_labels(name, "y_test", y_test, len(images_test), len(class_names))
 
     # Resize before widening grey to 3 channels: a third of the work for grey sets.
-    images_train = _to_rgb(_resize(images_train, resolution), images_train)
-    images_test = _to_rgb(_resize(images_test, resolution), images_test)
+    images_train = _to_rgb(_resize(images_train, resolution), images_train, copy)
+    images_test = _to_rgb(_resize(images_test, resolution), images_test, copy)
     mean, std = _channel_stats(images_train)
     return ImageSet(
         name=name,
@@ -149,13 +155,13 @@ def _to_nchw(name: str, key: str, images: np.ndarray | torch.Tensor) -> torch.Te
     return tensor
 
 
-def _to_rgb(images: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
-    """(N, 1 or 3, R, R) -> contiguous (N, 3, R, R) that shares no memory with the caller's ``source``;
-    grey is repeated into every channel."""
+def _to_rgb(images: torch.Tensor, source: torch.Tensor, copy: bool = True) -> torch.Tensor:
+    """(N, 1 or 3, R, R) -> contiguous (N, 3, R, R) that shares no memory with the caller's ``source``
+    (unless ``copy`` is False); grey is repeated into every channel."""
     if images.shape[1] == 1:
         return images.expand(-1, 3, -1, -1).contiguous()
     out = images.contiguous()
-    if out.untyped_storage().data_ptr() == source.untyped_storage().data_ptr():
+    if copy and out.untyped_storage().data_ptr() == source.untyped_storage().data_ptr():
         out = out.clone()
     return out
 
@@ -198,6 +204,12 @@ def _to_labels(
             f"{num_classes} classes; labels must lie in [0, {num_classes})"
         )
     return tensor
+
+
+def resize_images(images: torch.Tensor, resolution: int) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> uint8 (N, C, R, R), resized as :func:`build_image_set` resizes (antialiased
+    bilinear on float, per chunk); the input itself when it is already R x R."""
+    return _resize(images, resolution)
 
 
 def _resize(images: torch.Tensor, resolution: int) -> torch.Tensor:

@@ -61,6 +61,11 @@ TORCHVISION_SETS: dict[str, str] = {
 ARCHIVE_SETS: dict[str, str] = {
     "cub2011": "CUB-200-2011 birds (official archive): 200 classes, 5,994 / 5,794; extract CUB_200_2011.tgz",
     "dogs": "Stanford Dogs (official archive): 120 classes, 12,000 / 8,580; extract images.tar + lists.tar",
+    "tinyimagenet": "Tiny-ImageNet-200 (official archive): 200 classes, 100,000 / 10,000 (labelled val as test), "
+    "64x64; extract tiny-imagenet-200.zip",
+    "imagenet64": "Downsampled ImageNet 64x64 (official npz release): 1000 classes, 1,281,167 / 50,000 (val as "
+    "test); held in memory: ~16 GB at 64 px, ~4 GB at 32 px; extract Imagenet64_train_npz.zip + "
+    "Imagenet64_val_npz.zip",
 }
 
 BUNDLED_SETS: dict[str, str] = {
@@ -250,6 +255,14 @@ def _archive_functions(variant: str | None) -> tuple[Callable[..., None], Callab
         from kdss_bench.data.dogs_reader import check_dogs, read_dogs
 
         return check_dogs, read_dogs
+    if variant == "tinyimagenet":
+        from kdss_bench.data.tinyimagenet_reader import check_tinyimagenet, read_tinyimagenet
+
+        return check_tinyimagenet, read_tinyimagenet
+    if variant == "imagenet64":
+        from kdss_bench.data.imagenet64_reader import check_imagenet64, read_imagenet64
+
+        return check_imagenet64, read_imagenet64
     raise DataError(f"no reader for archive dataset {variant!r}; use one of {', '.join(ARCHIVE_SETS)}")
 
 

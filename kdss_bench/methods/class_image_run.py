@@ -22,10 +22,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from kdss_bench import PROTOCOL_VERSION
 from kdss_bench.methods.class_budget import class_balanced_indices, images_per_class
 from kdss_bench.methods.context import DistillContext
 from kdss_bench.methods.distilled_set import DistilledSet
+from kdss_bench.methods.set_manifest import common_manifest
 from kdss_bench.train.augment import normalize, to_float
 from kdss_bench.train.dsa_augment import DiffAugment
 from kdss_bench.train.seeding import build_seeded_model, derive_seed
@@ -159,19 +159,9 @@ class ClassImageRun:
         return {}
 
     def manifest(self, wall: float) -> dict[str, Any]:
-        ctx = self.ctx
         tail = self.losses[-min(len(self.losses), 20):]
-        return {
-            "method": self.method, "source": ctx.source.name, "source_fingerprint": ctx.source.fingerprint(),
-            "budget": ctx.budget, "seed": ctx.seed, "model": ctx.model,
-            "settings": self.settings.as_dict(),
-            "input_space": "normalized",
-            "normalization": {"mean": list(ctx.source.mean), "std": list(ctx.source.std)},
-            "images_per_class": list(self.per_class),
-            "cost": {"wall_time_s": round(wall, 3), "steps": self.step},
-            "loss": {"first": self.losses[0] if self.losses else None,
-                     "last20_mean": float(np.mean(tail)) if tail else None},
-            **self.extra_manifest(),
-            "protocol_version": PROTOCOL_VERSION,
-            "versions": {"torch": str(torch.__version__)},
-        }
+        loss = {"first": self.losses[0] if self.losses else None,
+                "last20_mean": float(np.mean(tail)) if tail else None}
+        return {**common_manifest(self.ctx, self.method, input_space="normalized", wall_time_s=wall, steps=self.step,
+                                  loss=loss),
+                "images_per_class": list(self.per_class), **self.extra_manifest()}

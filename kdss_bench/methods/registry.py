@@ -11,7 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kdss_bench.errors import ConfigError
+from kdss_bench.methods.dm_settings import DmSettings
+from kdss_bench.methods.dsa_settings import DsaSettings
+from kdss_bench.methods.frepo_settings import FrepoSettings
 from kdss_bench.methods.import_set_settings import ImportSetSettings
+from kdss_bench.methods.kip_settings import KipSettings
 from kdss_bench.methods.kmeans_coreset_settings import KmeansCoresetSettings
 from kdss_bench.methods.mtt_settings import MttSettings
 from kdss_bench.methods.random_subset_settings import RandomSubsetSettings
@@ -28,15 +32,7 @@ class MethodInfo:
     needs_teacher: bool | Callable[[MethodSettings], bool]  # a function when it depends on the settings
 
 
-_METHODS: dict[str, MethodInfo] = {
-    "krr_st": MethodInfo(
-        name="krr_st",
-        summary="KRR-ST (Lee et al. 2024): kernel ridge regression on self-supervised targets",
-        settings=KrrStSettings,
-        implementation="kdss_bench.methods.krr_st:KrrSt",
-        target_kind="features",
-        needs_teacher=True,
-    ),
+_METHODS: dict[str, MethodInfo] = {  # the paper's table order
     "random": MethodInfo(
         name="random",
         summary="class-balanced random subset of real source images, hard labels",
@@ -53,12 +49,20 @@ _METHODS: dict[str, MethodInfo] = {
         target_kind="hard",
         needs_teacher=lambda settings: settings.features == "teacher",
     ),
-    "import": MethodInfo(
-        name="import",
-        summary="a released distilled set read from x_syn.pt / y_syn.pt, validated on load",
-        settings=ImportSetSettings,
-        implementation="kdss_bench.methods.import_set:ImportSet",
-        target_kind="auto",
+    "dsa": MethodInfo(
+        name="dsa",
+        summary="DSA (Zhao & Bilen 2021): gradient matching with differentiable siamese augmentation",
+        settings=DsaSettings,
+        implementation="kdss_bench.methods.dsa:Dsa",
+        target_kind="hard",
+        needs_teacher=False,
+    ),
+    "dm": MethodInfo(
+        name="dm",
+        summary="DM (Zhao & Bilen 2023): match mean embeddings of randomly initialised networks",
+        settings=DmSettings,
+        implementation="kdss_bench.methods.dm:Dm",
+        target_kind="hard",
         needs_teacher=False,
     ),
     "mtt": MethodInfo(
@@ -67,6 +71,38 @@ _METHODS: dict[str, MethodInfo] = {
         settings=MttSettings,
         implementation="kdss_bench.methods.mtt:Mtt",
         target_kind="hard",
+        needs_teacher=False,
+    ),
+    "kip": MethodInfo(
+        name="kip",
+        summary="KIP (Nguyen et al. 2021): kernel inducing points, learned labels, random-feature ConvNet NNGP",
+        settings=KipSettings,
+        implementation="kdss_bench.methods.kip:Kip",
+        target_kind="soft",
+        needs_teacher=False,
+    ),
+    "frepo": MethodInfo(
+        name="frepo",
+        summary="FRePo (Zhou et al. 2022): neural feature regression with a model pool and learned labels",
+        settings=FrepoSettings,
+        implementation="kdss_bench.methods.frepo:Frepo",
+        target_kind="soft",
+        needs_teacher=False,
+    ),
+    "krr_st": MethodInfo(
+        name="krr_st",
+        summary="KRR-ST (Lee et al. 2024): kernel ridge regression on self-supervised targets",
+        settings=KrrStSettings,
+        implementation="kdss_bench.methods.krr_st:KrrSt",
+        target_kind="features",
+        needs_teacher=True,
+    ),
+    "import": MethodInfo(
+        name="import",
+        summary="a released distilled set read from x_syn.pt / y_syn.pt, validated on load",
+        settings=ImportSetSettings,
+        implementation="kdss_bench.methods.import_set:ImportSet",
+        target_kind="auto",
         needs_teacher=False,
     ),
     "no_pretrain": MethodInfo(

@@ -48,7 +48,7 @@ def test_builtin_names_and_descriptions() -> None:
     names = dataset_names()
     for expected in ("cifar10_src", "gtsrb43", "fashion10", "cifar100", "aircraft", "mnist5k", "textures3"):
         assert expected in names
-    assert len(names) == len(set(names)) == 20
+    assert len(names) == len(set(names)) == 22
     assert "gtsrb43.npz" in describe_dataset("gtsrb43")
     assert "offline" in describe_dataset("digits")
     with pytest.raises(ConfigError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -26,8 +25,8 @@ TINY = {
     "dm": {"iterations": 2, "batch_real": 8},
     "mtt": {"iterations": 2, "num_experts": 1, "train_epochs": 2, "expert_epochs": 1, "max_start_epoch": 1,
             "syn_steps": 2, "batch_syn": 10},
-    "kip": {"iterations": 2, "batch_real": 16},
-    "frepo": {"iterations": 2, "batch_real": 16, "pool_size": 2},
+    "kip": {"outer_steps": 2, "target_batch": 20, "kernel_models": 2},
+    "frepo": {"outer_steps": 2, "real_batch": 16, "pool_size": 2, "max_online_updates": 3, "online_batch": 20},
 }
 
 
@@ -55,8 +54,7 @@ def tiny_settings(name: str, released: Path):
     overrides = dict(TINY[name])
     if name == "import":
         overrides["path"] = str(released)
-    fields = {f.name for f in dataclasses.fields(info.settings)}
-    return info.settings(**{k: v for k, v in overrides.items() if k in fields})
+    return info.settings(**overrides)
 
 
 @pytest.mark.parametrize("name", [n for n in method_names() if method_info(n).implementation])

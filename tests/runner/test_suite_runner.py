@@ -137,3 +137,28 @@ def test_linear_probe_evaluation_reuses_the_pretrained_backbone(finished, write_
     assert {"distill", "pretrain"} <= set(result["cached_stages"])
     events, _ = read_events(results / "tiny" / CELLS[0] / "events.jsonl")
     assert any(e.stage == "linear_probe" and e.kind == "metric" for e in events)
+
+
+KRR_AND_REFERENCE = TINY_SUITE[TINY_SUITE.index("methods:"):TINY_SUITE.index("targets:")]
+BASELINES = TINY_SUITE.replace(
+    KRR_AND_REFERENCE, "methods:\n  random: {}\n  kip: {outer_steps: 2, target_batch: 20, kernel_models: 1}\n").replace(
+    "targets: [lfw_faces, textures3]", "targets: [lfw_faces]") + (
+    "pretrain_classifier: {epochs: 2, batch_size: 8}\n"
+    "pretrain_label_regression: {iterations: 3, batch_size: 8, warmup: 1}\n")
+
+
+@pytest.mark.parametrize("recipe,expected", [
+    ("native", {"random": "classifier", "kip": "label_regression"}),
+    ("shared", {"random": "shared_classifier", "kip": "shared_mse"}),
+])
+def test_each_target_kind_gets_its_pretraining_recipe(write_suite, tmp_path, recipe, expected):
+    suite = load_suite(write_suite(BASELINES + f"recipe: {recipe}\n"))
+    results = tmp_path / "results"
+    outcome = run_suite(suite, results_root=results, device="cpu")
+    assert not outcome.failed, outcome.failed
+    for method, name in expected.items():
+        folder = results / "tiny" / f"{method}__lfw_faces__seed0"
+        events, _ = read_events(folder / "events.jsonl")
+        starts = [e for e in events if e.stage == "pretrain" and e.kind == "start"]
+        assert starts and starts[0].values["recipe"] == name
+        assert json.loads((folder / "result.json").read_text())["recipe"] == recipe
