@@ -13,9 +13,7 @@ t), so a run resumed from a checkpoint repeats exactly what an uninterrupted run
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +23,7 @@ from torch import nn
 from kdss_bench.methods.class_budget import class_balanced_indices, images_per_class
 from kdss_bench.methods.context import DistillContext
 from kdss_bench.methods.distilled_set import DistilledSet
+from kdss_bench.methods.run_checkpoint import RunCheckpoint
 from kdss_bench.methods.set_manifest import common_manifest
 from kdss_bench.train.augment import normalize, to_float
 from kdss_bench.train.dsa_augment import DiffAugment
@@ -106,25 +105,18 @@ class ClassImageRun:
         raise NotImplementedError
 
     # --- checkpoints -------------------------------------------------------------------------
-    def checkpoint_path(self) -> Path | None:
-        return None if self.ctx.work_dir is None else self.ctx.work_dir / f"{self.method}_checkpoint.pt"
+    @property
+    def checkpoint(self) -> RunCheckpoint:
+        return RunCheckpoint(self.ctx.work_dir, f"{self.method}_checkpoint.pt")
 
     def save_checkpoint(self, elapsed: float) -> None:
-        path = self.checkpoint_path()
-        if path is None:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        state = {"step": self.step, "elapsed": elapsed, "losses": self.losses,
-                 "x_syn": self.x_syn.detach().cpu(), "optimizer": self.optimizer.state_dict()}
-        temporary = path.with_suffix(f".tmp-{os.getpid()}")
-        torch.save(state, temporary)
-        os.replace(temporary, path)
+        self.checkpoint.save({"step": self.step, "elapsed": elapsed, "losses": self.losses,
+                              "x_syn": self.x_syn.detach().cpu(), "optimizer": self.optimizer.state_dict()})
 
     def load_checkpoint(self) -> bool:
-        path = self.checkpoint_path()
-        if path is None or not path.is_file():
+        state = self.checkpoint.load()
+        if state is None:
             return False
-        state = torch.load(path, map_location="cpu", weights_only=True)
         with torch.no_grad():
             self.x_syn.copy_(state["x_syn"].to(self.ctx.device))
         self.optimizer.load_state_dict(state["optimizer"])
@@ -150,9 +142,7 @@ class ClassImageRun:
         wall = self.elapsed_before + time.perf_counter() - started
         result = DistilledSet(images=self.x_syn.detach().cpu().float().contiguous(), targets=self.y_syn.clone(),
                               target_kind="hard", manifest=self.manifest(wall))
-        path = self.checkpoint_path()
-        if path is not None and path.exists():
-            path.unlink()
+        self.checkpoint.remove()
         return result
 
     def extra_manifest(self) -> dict[str, Any]:

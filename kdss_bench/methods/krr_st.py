@@ -9,21 +9,20 @@ known bugs and history of the official code are named settings (see ``KrrStSetti
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kdss_bench import PROTOCOL_VERSION
 from kdss_bench.errors import ConfigError
 from kdss_bench.methods.context import DistillContext
 from kdss_bench.methods.distilled_set import DistilledSet
 from kdss_bench.methods.kernel_ridge_head import kernel_ridge_predict
 from kdss_bench.methods.model_pool import ModelPool
+from kdss_bench.methods.run_checkpoint import RunCheckpoint
+from kdss_bench.methods.set_manifest import common_manifest
 from kdss_bench.methods.settings import KrrStSettings
 from kdss_bench.models.registry import build_model
 from kdss_bench.teacher.features import teacher_features
@@ -99,6 +98,7 @@ class KrrStRun:
                                                 seed=derive_seed(ctx.seed, "real_batches"))
         self.augment = TrainAugment(source.mean, source.std) if settings.real_augment == "crop_flip" else None
         self.augment_generator = device_generator(ctx.seed, "real_augment", device)
+        self.checkpoint = RunCheckpoint(ctx.work_dir, CHECKPOINT_FILE)
         self.step = 0
         self.elapsed_before = 0.0
         self.losses: list[float] = []
@@ -139,31 +139,20 @@ class KrrStRun:
         return value
 
     # --- checkpoints -------------------------------------------------------------------------
-    def _checkpoint_path(self) -> Path | None:
-        return None if self.ctx.work_dir is None else self.ctx.work_dir / CHECKPOINT_FILE
-
     def save_checkpoint(self, elapsed: float) -> None:
-        path = self._checkpoint_path()
-        if path is None:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        state = {
+        self.checkpoint.save({
             "step": self.step, "elapsed": elapsed, "losses": self.losses,
             "x_syn": self.x_syn.detach().cpu(), "y_syn": self.y_syn.detach().cpu(),
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "pool": self.pool.state_dict(), "real_batches": self.real_batches.state_dict(),
             "augment_generator": self.augment_generator.get_state(),
             "torch_rng": torch.get_rng_state(),
-        }
-        temporary = path.with_suffix(f".tmp-{os.getpid()}")
-        torch.save(state, temporary)
-        os.replace(temporary, path)
+        })
 
     def load_checkpoint(self) -> bool:
-        path = self._checkpoint_path()
-        if path is None or not path.is_file():
+        state = self.checkpoint.load()
+        if state is None:
             return False
-        state = torch.load(path, map_location="cpu", weights_only=True)
         with torch.no_grad():
             self.x_syn.copy_(state["x_syn"].to(self.ctx.device))
             self.y_syn.copy_(state["y_syn"].to(self.ctx.device))
@@ -201,24 +190,16 @@ class KrrStRun:
         result = DistilledSet(
             images=self.x_syn.detach().cpu().float(), targets=self.y_syn.detach().cpu().float(),
             target_kind="features", manifest=self._manifest(wall))
-        path = self._checkpoint_path()
-        if path is not None and path.exists():
-            path.unlink()
+        self.checkpoint.remove()
         return result
 
     def _manifest(self, wall: float) -> dict:
         ctx, settings = self.ctx, self.settings
         tail = self.losses[-min(len(self.losses), 20):] if self.losses else []
-        return {
-            "method": "krr_st", "source": ctx.source.name, "source_fingerprint": ctx.source.fingerprint(),
-            "budget": ctx.budget, "seed": ctx.seed, "teacher": ctx.teacher_id, "model": ctx.model,
-            "settings": settings.as_dict(),
-            "input_space": "raw" if settings.xs_init == "raw" else "normalized",
-            "normalization": {"mean": list(ctx.source.mean), "std": list(ctx.source.std)},
-            "cost": {"wall_time_s": round(wall, 3), "outer_steps": self.step},
-            "loss": {"first": self.losses[0] if self.losses else None,
-                     "last20_mean": float(np.mean(tail)) if tail else None},
-            "pool_reinitialisations": self.pool.reinitialisations,
-            "protocol_version": PROTOCOL_VERSION,
-            "versions": {"torch": str(torch.__version__)},
-        }
+        manifest = common_manifest(
+            ctx, "krr_st", input_space="raw" if settings.xs_init == "raw" else "normalized", wall_time_s=wall,
+            steps=self.step, loss={"first": self.losses[0] if self.losses else None,
+                                   "last20_mean": float(np.mean(tail)) if tail else None})
+        manifest["teacher"] = ctx.teacher_id
+        manifest["pool_reinitialisations"] = self.pool.reinitialisations
+        return manifest

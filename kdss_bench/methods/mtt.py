@@ -11,7 +11,6 @@ start as class-balanced real images (normalised, no ZCA) and keep hard labels.
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from kdss_bench.methods.flat_parameters import FlatParameters
 from kdss_bench.methods.mtt_experts import ExpertRecipe, ExpertTrajectory, expert_trajectories
 from kdss_bench.methods.mtt_settings import MttSettings
 from kdss_bench.methods.real_images import normalized_train_images
+from kdss_bench.methods.run_checkpoint import RunCheckpoint
 from kdss_bench.methods.set_manifest import common_manifest
 from kdss_bench.train.dsa_augment import DiffAugment
 from kdss_bench.train.seeding import build_seeded_model, derive_seed
@@ -148,31 +148,20 @@ class MttRun:
         return value
 
     # --- checkpoints -----------------------------------------------------------------------
-    def _checkpoint_path(self) -> Path | None:
-        return None if self.ctx.work_dir is None else self.ctx.work_dir / CHECKPOINT_FILE
-
     def save_checkpoint(self, elapsed: float) -> None:
-        path = self._checkpoint_path()
-        if path is None:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        state = {
+        RunCheckpoint(self.ctx.work_dir, CHECKPOINT_FILE).save({
             "step": self.step, "elapsed": elapsed, "losses": self.losses,
             "images": self.images.detach().cpu(), "syn_lr": self.syn_lr.detach().cpu(),
             "image_optimizer": self.image_optimizer.state_dict(), "lr_optimizer": self.lr_optimizer.state_dict(),
             "augment_generator": self.augment_generator.get_state(),
             "batch_generator": self.batch_generator.get_state(),
             "expert_choice": self.rng.bit_generator.state,
-        }
-        temporary = path.with_suffix(f".tmp-{os.getpid()}")
-        torch.save(state, temporary)
-        os.replace(temporary, path)
+        })
 
     def load_checkpoint(self) -> bool:
-        path = self._checkpoint_path()
-        if path is None or not path.is_file():
+        state = RunCheckpoint(self.ctx.work_dir, CHECKPOINT_FILE).load()
+        if state is None:
             return False
-        state = torch.load(path, map_location="cpu", weights_only=True)
         with torch.no_grad():
             self.images.copy_(state["images"].to(self.ctx.device))
             self.syn_lr.copy_(state["syn_lr"].to(self.ctx.device))
@@ -203,9 +192,7 @@ class MttRun:
         result = DistilledSet(images=self.images.detach().cpu().float().contiguous(),
                               targets=self.labels.detach().cpu().clone(), target_kind="hard",
                               manifest=self._manifest(time.perf_counter() - started, distill_time, experts_time_s))
-        path = self._checkpoint_path()
-        if path is not None and path.exists():
-            path.unlink()
+        RunCheckpoint(self.ctx.work_dir, CHECKPOINT_FILE).remove()
         return result
 
     def _manifest(self, wall: float, distill_time: float, experts_time: float) -> dict:

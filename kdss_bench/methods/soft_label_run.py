@@ -9,9 +9,7 @@ class owns that state, the checkpoints, the loop and the result; subclasses impl
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +19,7 @@ from kdss_bench.methods.class_budget import class_balanced_indices, images_per_c
 from kdss_bench.methods.context import DistillContext
 from kdss_bench.methods.distilled_set import DistilledSet
 from kdss_bench.methods.real_images import normalized_train_images
+from kdss_bench.methods.run_checkpoint import RunCheckpoint
 from kdss_bench.methods.set_manifest import common_manifest
 from kdss_bench.methods.soft_labels import centred_one_hot
 from kdss_bench.train.seeding import derive_seed
@@ -83,28 +82,21 @@ class SoftLabelRun:
         return float(self.optimizer.param_groups[0]["lr"])
 
     # --- checkpoints -------------------------------------------------------------------------
-    def checkpoint_path(self) -> Path | None:
-        return None if self.ctx.work_dir is None else self.ctx.work_dir / f"{self.method}_checkpoint.pt"
+    @property
+    def checkpoint(self) -> RunCheckpoint:
+        return RunCheckpoint(self.ctx.work_dir, f"{self.method}_checkpoint.pt")
 
     def save_checkpoint(self, elapsed: float) -> None:
-        path = self.checkpoint_path()
-        if path is None:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        state = {"step": self.step, "elapsed": elapsed, "losses": self.losses,
-                 "x_syn": self.x_syn.detach().cpu(), "y_syn": self.y_syn.detach().cpu(),
-                 "optimizer": self.optimizer.state_dict(),
-                 "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
-                 "extra": self.extra_state()}
-        temporary = path.with_suffix(f".tmp-{os.getpid()}")
-        torch.save(state, temporary)
-        os.replace(temporary, path)
+        self.checkpoint.save({"step": self.step, "elapsed": elapsed, "losses": self.losses,
+                              "x_syn": self.x_syn.detach().cpu(), "y_syn": self.y_syn.detach().cpu(),
+                              "optimizer": self.optimizer.state_dict(),
+                              "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+                              "extra": self.extra_state()})
 
     def load_checkpoint(self) -> bool:
-        path = self.checkpoint_path()
-        if path is None or not path.is_file():
+        state = self.checkpoint.load()
+        if state is None:
             return False
-        state = torch.load(path, map_location="cpu", weights_only=True)
         with torch.no_grad():
             self.x_syn.copy_(state["x_syn"].to(self.ctx.device))
             self.y_syn.copy_(state["y_syn"].to(self.ctx.device))
@@ -133,9 +125,7 @@ class SoftLabelRun:
         result = DistilledSet(images=self.x_syn.detach().cpu().float().contiguous(),
                               targets=self.y_syn.detach().cpu().float().contiguous(),
                               target_kind="soft", manifest=self.manifest(wall))
-        path = self.checkpoint_path()
-        if path is not None and path.exists():
-            path.unlink()
+        self.checkpoint.remove()
         return result
 
     def manifest(self, wall: float) -> dict[str, Any]:

@@ -73,7 +73,7 @@ def test_distill_returns_a_complete_feature_set(digits, teacher):
     assert torch.isfinite(result.images).all() and torch.isfinite(result.targets).all()
     manifest = result.manifest
     assert manifest["budget"] == 10 and manifest["method"] == "krr_st"
-    assert manifest["cost"]["outer_steps"] == 6 and manifest["teacher"] == "test-teacher"
+    assert manifest["cost"]["steps"] == 6 and manifest["teacher"] == "test-teacher"
     assert manifest["input_space"] == "raw"
 
 
