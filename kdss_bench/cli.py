@@ -6,8 +6,11 @@ Errors caused by input print one line on stderr and exit with status 2; never a 
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import signal
 import sys
+import threading
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -78,25 +81,34 @@ def run(
     methods: Annotated[str | None, typer.Option(
         "--methods", help="Run only these methods of the suite (comma-separated), e.g. krr_st,no_pretrain.")]
     = None,
+    cells: Annotated[str | None, typer.Option(
+        "--cells", help="Run only these cells (comma-separated ids), e.g. krr_st__gtsrb43__seed0 to re-run one.")]
+    = None,
 ) -> None:
-    """Run every cell of SUITE (distil, pre-train, evaluate), skipping cells already finished."""
+    """Run every cell of SUITE (distil, pre-train, evaluate), skipping cells already finished.
+
+    SIGINT or SIGTERM cancels: the cell in progress records an error event "cancelled", finished
+    cells are kept, and the command exits with status 130.
+    """
     from kdss_bench.config import load_suite, only_methods
 
     loaded = load_suite(suite, data_root=data_root)
     if methods:
         loaded = only_methods(loaded, [m.strip() for m in methods.split(",") if m.strip()])
     from kdss_bench.runner.console_progress import ConsoleProgress
-    from kdss_bench.runner.grid import expand_grid
-    from kdss_bench.runner.suite_runner import run_suite
+    from kdss_bench.runner.suite_runner import run_suite, select_cells
 
-    cells = expand_grid(loaded)
-    typer.echo(f"suite {loaded.name}: {len(cells)} cells ({len(loaded.methods)} methods x "
-               f"{len(loaded.targets)} targets x {len(loaded.seeds)} seeds) -> {results / loaded.name}", err=True)
+    cell_ids = cells.split(",") if cells is not None else None
+    selected = select_cells(loaded, cell_ids)
+    shape = (f"{len(loaded.methods)} methods x {len(loaded.targets)} targets x {len(loaded.seeds)} seeds"
+             if cell_ids is None else "chosen with --cells")
+    typer.echo(f"suite {loaded.name}: {len(selected)} cells ({shape}) -> {results / loaded.name}", err=True)
     try:
-        with ConsoleProgress(len(cells)) as progress:
-            outcome = run_suite(loaded, results_root=results, device=device.value, listener=progress)
+        with _cancel_on_signals(), ConsoleProgress(len(selected)) as progress:
+            outcome = run_suite(loaded, results_root=results, device=device.value, listener=progress,
+                                only_cells=cell_ids)
     except KeyboardInterrupt:
-        raise _fail("interrupted; finished cells and artifacts are kept, run the same command to resume",
+        raise _fail("cancelled; finished cells and artifacts are kept, run the same command to resume",
                     130) from None
     typer.echo(f"finished {len(outcome.finished)}, already done {len(outcome.skipped)}, "
                f"failed {len(outcome.failed)} in {outcome.wall_time_s:.0f} s", err=True)
@@ -105,6 +117,33 @@ def run(
         for cell, message in outcome.failed.items():
             typer.echo(f"failed {cell}: {message}", err=True)
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _cancel_on_signals():
+    """SIGTERM (and SIGINT, even where the launcher made it ignored) raise KeyboardInterrupt once.
+
+    A dashboard or a scheduler stops a run with SIGTERM; turning it into KeyboardInterrupt lets the
+    runner record the cell as cancelled and clean up. Later signals are ignored while that happens
+    (a launcher that follows SIGINT with SIGTERM must not interrupt the clean-up; SIGKILL still works).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired = False
+
+    def cancel(signum: int, frame: object) -> None:
+        nonlocal fired
+        if not fired:
+            fired = True
+            raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, cancel) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 @app.command()
@@ -196,6 +235,23 @@ def list_registered(
 
         for name in model_names():
             typer.echo(name)
+
+
+@app.command()
+@user_errors
+def dash(
+    suite: Annotated[Path | None, typer.Argument(help="Suite YAML to launch as the dashboard opens (optional).")]
+    = None,
+    results: ResultsOption = Path("results"),
+) -> None:
+    """Open the dashboard: watch runs live (also ones started elsewhere), launch, cancel, read the tables."""
+    if suite is not None and not suite.is_file():
+        raise KdssError(f"suite {suite}: file not found; pass the path of a suite YAML, e.g. suites/quickstart.yaml")
+    if results.exists() and not results.is_dir():
+        raise KdssError(f"--results {results}: not a folder; pass the folder that holds the suites' results")
+    from kdss_bench.tui.app import DashboardApp  # textual is imported only here: the other commands stay instant
+
+    DashboardApp(results, suite_path=suite).run()
 
 
 def main() -> None:  # pragma: no cover - for `python -m kdss_bench`

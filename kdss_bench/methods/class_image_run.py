@@ -130,6 +130,7 @@ class ClassImageRun:
         total = self.iterations
         if self.load_checkpoint():
             ctx.emit("metric", step=self.step, total=total, resumed_from=self.step)
+        ctx.show_images(self.x_syn, self.step, total)
         report_every = max(1, min(50, total // 100 or 1))
         while self.step < total:
             loss = self.iteration_loss(self.step)
@@ -137,9 +138,11 @@ class ClassImageRun:
             self.losses.append(loss)
             if self.step % report_every == 0 or self.step == total:
                 ctx.emit("progress", step=self.step, total=total, loss=loss)
+            ctx.show_images_if_due(self.x_syn, self.step, total)
             if self.checkpoint_every and self.step % self.checkpoint_every == 0 and self.step < total:
                 self.save_checkpoint(self.elapsed_before + time.perf_counter() - started)
         wall = self.elapsed_before + time.perf_counter() - started
+        ctx.show_images(self.x_syn, self.step, total)
         result = DistilledSet(images=self.x_syn.detach().cpu().float().contiguous(), targets=self.y_syn.clone(),
                               target_kind="hard", manifest=self.manifest(wall))
         self.checkpoint.remove()

@@ -20,6 +20,10 @@ from kdss_bench.methods.settings import MethodSettings
 Emit = Callable[..., None]
 Artifact = Callable[[str, dict, Callable[[Path], None]], Path]
 """``artifact(name, parts, build) -> folder``: a cached intermediate, built once by ``build(folder)``."""
+Preview = Callable[..., None]
+"""``preview(images, step=None, total=None)``: show the current synthetic images (N, C, R, R) to a watcher."""
+PREVIEWS_PER_RUN = 20
+"""A distillation shows its images at the start, every ``total // PREVIEWS_PER_RUN`` steps and at the end."""
 
 
 def _no_emit(kind: str, **values: Any) -> None:
@@ -62,3 +66,15 @@ class DistillContext:
     teacher_id: str = ""
     artifact: Artifact | None = field(default=None)
     """Cache for reusable intermediates (e.g. MTT expert trajectories); None = build in a temporary folder."""
+    preview: Preview | None = None
+    """Where the current synthetic images go for a dashboard (the runner writes ``preview.npz``); None = nowhere."""
+
+    def show_images(self, images: torch.Tensor, step: int, total: int) -> None:
+        """Sends ``images`` to :attr:`preview` (if any): at the start and the end of a run."""
+        if self.preview is not None:
+            self.preview(images, step=step, total=total)
+
+    def show_images_if_due(self, images: torch.Tensor, step: int, total: int) -> None:
+        """Sends ``images`` every ``max(1, total // PREVIEWS_PER_RUN)`` steps before the last one."""
+        if self.preview is not None and step < total and step % max(1, total // PREVIEWS_PER_RUN) == 0:
+            self.preview(images, step=step, total=total)

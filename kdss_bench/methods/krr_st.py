@@ -178,15 +178,18 @@ class KrrStRun:
             self.pool.warm_start(self.x_syn, self.y_syn,
                                  on_model=lambda i, n: ctx.emit("progress", step=0, total=total,
                                                                 phase="pool_warm_start", model=i, steps=n))
+        ctx.show_images(self.x_syn, self.step, total)
         report_every = max(1, min(50, total // 100 or 1))
         while self.step < total:
             loss = self.outer_step()
             if self.step % report_every == 0 or self.step == total:
                 ctx.emit("progress", step=self.step, total=total, loss=loss,
                          lr=self.scheduler.get_last_lr()[0], reinitialisations=self.pool.reinitialisations)
+            ctx.show_images_if_due(self.x_syn, self.step, total)
             if settings.checkpoint_every and self.step % settings.checkpoint_every == 0 and self.step < total:
                 self.save_checkpoint(self.elapsed_before + time.perf_counter() - started)
         wall = self.elapsed_before + time.perf_counter() - started
+        ctx.show_images(self.x_syn, self.step, total)
         result = DistilledSet(
             images=self.x_syn.detach().cpu().float(), targets=self.y_syn.detach().cpu().float(),
             target_kind="features", manifest=self._manifest(wall))

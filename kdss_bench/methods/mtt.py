@@ -181,14 +181,17 @@ class MttRun:
         total = settings.iterations
         if self.load_checkpoint():
             ctx.emit("metric", step=self.step, total=total, resumed_from=self.step)
+        ctx.show_images(self.images, self.step, total)
         report_every = max(1, min(50, total // 100 or 1))
         while self.step < total:
             loss = self.distill_step()
             if self.step % report_every == 0 or self.step == total:
                 ctx.emit("progress", step=self.step, total=total, loss=loss, syn_lr=float(self.syn_lr.detach()))
+            ctx.show_images_if_due(self.images, self.step, total)
             if settings.checkpoint_every and self.step % settings.checkpoint_every == 0 and self.step < total:
                 self.save_checkpoint(self.elapsed_before + time.perf_counter() - loop_started)
         distill_time = self.elapsed_before + time.perf_counter() - loop_started
+        ctx.show_images(self.images, self.step, total)
         result = DistilledSet(images=self.images.detach().cpu().float().contiguous(),
                               targets=self.labels.detach().cpu().clone(), target_kind="hard",
                               manifest=self._manifest(time.perf_counter() - started, distill_time, experts_time_s))

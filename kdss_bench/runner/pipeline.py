@@ -8,6 +8,7 @@ and an interrupted suite resumes at the first missing artifact.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -22,18 +23,22 @@ from torch import nn
 from kdss_bench.config import Suite
 from kdss_bench.data.image_set import ImageSet
 from kdss_bench.data.registry import load_dataset
-from kdss_bench.methods.context import DistillContext
+from kdss_bench.methods.context import DistillContext, Preview
 from kdss_bench.methods.distilled_set import DistilledSet
 from kdss_bench.methods.registry import load_method, method_info, needs_teacher
 from kdss_bench.runner.artifact_cache import ArtifactCache, content_key
 from kdss_bench.runner.grid import Cell
 from kdss_bench.runner.peak_memory import peak_memory_mb, reset_peak_memory
+from kdss_bench.store.preview_file import PREVIEW_COUNT, write_preview
+from kdss_bench.store.run_dir import RunDir
 
 Emit = Callable[..., None]
 EmitFactory = Callable[[str], Emit]  # stage name -> emit(kind, step=, total=, **values)
 
 TEACHER_FILE = "teacher.pt"
 BACKBONE_FILE = "backbone.safetensors"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -59,7 +64,10 @@ class Pipeline:
     def __init__(self, suite: Suite, *, results_root: Path, device: torch.device):
         self.suite = suite
         self.device = device
-        self.cache = ArtifactCache(Path(results_root) / ".cache")
+        self.results_root = Path(results_root)
+        self.cache = ArtifactCache(self.results_root / ".cache")
+        self.preview_path: Path | None = None
+        """The current cell's ``preview.npz`` (set by :meth:`evaluate`); None = no previews."""
         self._teacher: tuple[nn.Module, str] | None = None
         self.outcomes: dict[str, StageOutcome] = {}
 
@@ -143,23 +151,56 @@ class Pipeline:
         started = time.perf_counter()
         if not cached:
             reset_peak_memory(self.device.type)
+            method_emit, preview = self._previewing(emit)
             ctx = DistillContext(
                 source=self.image_set(self.suite.source), teacher=teacher, budget=self.suite.budget,
                 settings=self.suite.methods[method], model=self.suite.method_model(method),
-                seed=self.suite.distill_seed, device=self.device, emit=emit,
+                seed=self.suite.distill_seed, device=self.device, emit=method_emit,
                 work_dir=self.cache.work_dir("distill", key), teacher_id=teacher_id,
-                artifact=self._method_artifact)
+                artifact=self._method_artifact, preview=preview)
             distilled = load_method(method).distill(ctx)
             distilled.manifest.setdefault("cost", {})["peak_memory_mb"] = peak_memory_mb(self.device.type)
             with self.cache.create("distill", key) as folder:
                 distilled.save(folder)
         distilled = DistilledSet.load(self.cache.folder("distill", key))
         cost = distilled.manifest.get("cost", {})
+        steps = cost.get("steps") if isinstance(cost.get("steps"), int) else 0
+        self._write_preview(distilled.images, steps, steps)  # every cell shows its set, cached or not
         self.outcomes["distill"] = StageOutcome(key, cached, cost.get("wall_time_s", 0.0),
                                                 cost.get("peak_memory_mb", 0.0))
         emit("end", cached=cached, wall_time_s=time.perf_counter() - started,
              distill_wall_time_s=cost.get("wall_time_s"))
         return distilled, key
+
+    def _previewing(self, emit: Emit) -> tuple[Emit, Preview | None]:
+        """The method's emit and its ``preview``, which writes the cell's ``preview.npz``; a preview
+        called without a step takes the step and total of the latest distill event."""
+        if self.preview_path is None:
+            return emit, None
+        latest = {"step": 0, "total": 0}
+
+        def tracking_emit(kind: str, step: int | None = None, total: int | None = None, **values: Any) -> None:
+            if step is not None:
+                latest["step"] = step
+            if total is not None:
+                latest["total"] = total
+            emit(kind, step=step, total=total, **values)
+
+        def preview(images: torch.Tensor, step: int | None = None, total: int | None = None) -> None:
+            self._write_preview(images, latest["step"] if step is None else step,
+                                latest["total"] if total is None else total)
+
+        return tracking_emit, preview
+
+    def _write_preview(self, images: torch.Tensor, step: int, total: int) -> None:
+        """Best effort: a preview that cannot be written is logged, never a reason to fail the cell."""
+        if self.preview_path is None or images.ndim != 4:
+            return
+        try:
+            pixels = images[:PREVIEW_COUNT].detach().float().cpu().numpy()
+            write_preview(self.preview_path, pixels, step=int(step), total=int(total))
+        except (OSError, ValueError) as exc:
+            log.warning("preview %s not written: %s", self.preview_path, exc)
 
     def _method_artifact(self, name: str, parts: dict, build: Callable[[Path], None]) -> Path:
         """A method's reusable intermediate (e.g. MTT's expert trajectories), cached like a stage."""
@@ -212,6 +253,7 @@ class Pipeline:
         from kdss_bench.train.linear_probe import LinearProbeRecipe, linear_probe
 
         self.outcomes = {}
+        self.preview_path = RunDir(self.results_root, self.suite.name, cell.id).preview_path
         init = self.pretrained(cell.method, cell.seed, emit_for)
         target = self.image_set(cell.target)
         stage = self.suite.eval

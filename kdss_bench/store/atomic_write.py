@@ -21,8 +21,12 @@ FILE_MODE = 0o644
 
 def write_text_atomic(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> None:
     """Replaces ``path`` with ``text`` atomically; on any error the old file is left untouched."""
+    write_bytes_atomic(path, text.encode(encoding))  # encode first: an unencodable text never creates a temp file
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replaces ``path`` with ``data`` atomically; on any error the old file is left untouched."""
     target = Path(path)
-    data = text.encode(encoding)  # encode first: an unencodable text never creates a temp file
     fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

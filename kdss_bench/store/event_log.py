@@ -135,10 +135,13 @@ class EventTail:
         self.path = Path(path)
         self.offset = 0
         self.corrupt_lines = 0
+        self.restarted = False
+        """Whether the last poll started again from the beginning (the file was replaced or truncated)."""
 
     def poll(self) -> list[Event]:
         """Events appended since the previous poll (all of them again if the file was replaced)."""
         scan = scan_events(self.path, self.offset)
+        self.restarted = scan.restarted
         if scan.restarted:
             self.corrupt_lines = 0
         self.offset = scan.next_offset

@@ -21,7 +21,10 @@ from kdss_bench.store.result_file import ResultFileError, read_result_file
 CONFIG_FILE = "config.yaml"
 EVENTS_FILE = "events.jsonl"
 RESULT_FILE = "result.json"
+PREVIEW_FILE = "preview.npz"
 MAX_NAME_LENGTH = 200
+NOT_A_CELL_PREFIX = "_"
+"""Folders in a suite folder whose name starts with this hold suite-wide files (``_suite``), not a cell."""
 
 
 def check_folder_name(name: str, what: str = "name") -> str:
@@ -58,6 +61,9 @@ class RunDir:
         self.results_root = Path(results_root)
         self.suite = check_folder_name(suite, "suite name")
         self.cell = check_folder_name(cell, "cell id")
+        if cell.startswith(NOT_A_CELL_PREFIX):
+            raise ConfigError(f"cell id {cell!r} starts with {NOT_A_CELL_PREFIX!r}, which marks suite-wide "
+                              "folders such as '_suite'; use a name such as 'krr_st__gtsrb43__seed0'")
         self.path = self.results_root / suite / cell
 
     def __repr__(self) -> str:
@@ -89,6 +95,11 @@ class RunDir:
     @property
     def result_path(self) -> Path:
         return self.path / RESULT_FILE
+
+    @property
+    def preview_path(self) -> Path:
+        """The latest synthetic images of a running distillation (see ``store/preview_file.py``)."""
+        return self.path / PREVIEW_FILE
 
     def create(self) -> RunDir:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -135,14 +146,23 @@ class RunDir:
 
 
 def iter_run_dirs(results_root: str | os.PathLike[str]) -> Iterator[RunDir]:
-    """Every ``<suite>/<cell>`` folder under ``results_root``, sorted; hidden folders are skipped."""
+    """Every ``<suite>/<cell>`` folder under ``results_root``, sorted.
+
+    Hidden folders are skipped at both levels, and in a suite folder so are ``_``-prefixed ones
+    (``_suite`` holds the run plan and the runner's liveness file, not a cell).
+    """
     root = Path(results_root)
     for suite in _visible_subfolders(root):
-        for cell in _visible_subfolders(root / suite):
+        for cell in cell_folder_names(root / suite):
             try:
                 yield RunDir(root, suite, cell)
             except ConfigError:
                 continue  # a folder name the store would never create
+
+
+def cell_folder_names(suite_folder: str | os.PathLike[str]) -> list[str]:
+    """The sorted names of the cell folders in one suite folder (no hidden or ``_``-prefixed ones)."""
+    return [name for name in _visible_subfolders(Path(suite_folder)) if not name.startswith(NOT_A_CELL_PREFIX)]
 
 
 def _visible_subfolders(folder: Path) -> list[str]:

@@ -5,12 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from kdss_bench.cli import app
+from kdss_bench.store.event_log import read_events
 
 from ..conftest import TINY_SUITE
 
@@ -118,7 +124,60 @@ def test_methods_filter_runs_a_subset_and_rejects_unknown_names(tmp_path):
     results = tmp_path / "results"
     out = runner.invoke(app, ["run", str(suite), "--results", str(results), "--methods", "no_pretrain"])
     assert out.exit_code == 0, out.output
-    assert sorted(p.name for p in (results / "tiny").iterdir()) == [
+    assert sorted(p.name for p in (results / "tiny").iterdir() if p.name != "_suite") == [
         "no_pretrain__lfw_faces__seed0", "no_pretrain__textures3__seed0"]
     bad = runner.invoke(app, ["run", str(suite), "--results", str(tmp_path / "r2"), "--methods", "dsa"])
     assert bad.exit_code == 2 and "'dsa' is not a method" in bad.stderr and not (tmp_path / "r2").exists()
+
+
+def test_cells_option_reruns_only_the_named_cells(tmp_path):
+    suite = tmp_path / "tiny.yaml"
+    suite.write_text(TINY_SUITE)
+    results = tmp_path / "results"
+    out = runner.invoke(app, ["run", str(suite), "--results", str(results), "--cells",
+                              "no_pretrain__textures3__seed0, no_pretrain__lfw_faces__seed0"])
+    assert out.exit_code == 0, out.output
+    assert "tiny: 2 cells (chosen with --cells)" in out.stderr and "finished 2, already done 0" in out.stderr
+    assert sorted(p.name for p in (results / "tiny").iterdir()) == [
+        "_suite", "no_pretrain__lfw_faces__seed0", "no_pretrain__textures3__seed0"]
+
+
+def test_an_unknown_cell_is_a_one_line_error_listing_the_valid_ids(tmp_path):
+    suite = tmp_path / "tiny.yaml"
+    suite.write_text(TINY_SUITE)
+    results = tmp_path / "results"
+    out = runner.invoke(app, ["run", str(suite), "--results", str(results), "--methods", "no_pretrain",
+                              "--cells", "krr_st__lfw_faces__seed0"])
+    assert out.exit_code == 2 and out.stderr.count("\n") == 1
+    assert "'krr_st__lfw_faces__seed0' is not in suite 'tiny'" in out.stderr
+    assert "valid ids: no_pretrain__lfw_faces__seed0, no_pretrain__textures3__seed0" in out.stderr
+    assert not results.exists()
+
+
+def test_sigterm_cancels_the_running_cell_and_exits_130(tmp_path):
+    suite = tmp_path / "long.yaml"
+    suite.write_text(TINY_SUITE.replace("outer_steps: 4", "outer_steps: 100000"))
+    results = tmp_path / "results"
+    cell = results / "tiny" / "krr_st__lfw_faces__seed0"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "kdss_bench", "run", str(suite), "--results", str(results),
+                                "--device", "cpu"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while not any(e.stage == "distill" for e in read_events(cell / "events.jsonl")[0]):
+            assert process.poll() is None and time.time() < deadline, "the run ended before distilling"
+            time.sleep(0.1)
+        assert (results / "tiny" / "_suite" / "runner.json").is_file()
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1].startswith("error: cancelled")
+    events, _ = read_events(cell / "events.jsonl")
+    assert (events[-1].stage, events[-1].kind, events[-1].values) == ("cell", "error", {"message": "cancelled"})
+    assert not (cell / "result.json").exists()
+    assert not (results / "tiny" / "_suite" / "runner.json").exists()

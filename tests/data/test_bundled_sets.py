@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import site
 import socket
 import sys
 import sysconfig
@@ -32,10 +33,11 @@ def native() -> dict[str, ImageSet]:
 
 def test_names_and_files_live_inside_installed_packages() -> None:
     assert bundled_names() == list(EXPECTED)
-    site = Path(sysconfig.get_paths()["purelib"]).resolve()
+    # every site-packages folder on the path (a venv with --system-site-packages has two)
+    sites = {Path(sysconfig.get_paths()["purelib"]).resolve(), *(Path(p).resolve() for p in site.getsitepackages())}
     for name in bundled_names():
         for path in bundled_files(name):
-            assert path.is_file() and path.resolve().is_relative_to(site), path
+            assert path.is_file() and any(path.resolve().is_relative_to(s) for s in sites), path
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))

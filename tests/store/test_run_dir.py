@@ -98,6 +98,15 @@ def test_iter_run_dirs_finds_cells_and_skips_hidden_and_files(tmp_path):
     assert list(iter_run_dirs(tmp_path / "absent")) == []
 
 
+def test_suite_files_folder_is_not_a_cell(tmp_path):
+    RunDir(tmp_path, "s", "cell0").create()
+    (tmp_path / "s" / "_suite").mkdir()
+    (tmp_path / "s" / "_suite" / "result.json").write_text('{"suite": "s", "cell": "_suite"}')
+    assert [(run.suite, run.cell) for run in iter_run_dirs(tmp_path)] == [("s", "cell0")]
+    with pytest.raises(ConfigError, match="'_suite'"):
+        RunDir(tmp_path, "s", "_suite")
+
+
 def test_written_result_is_plain_json(tmp_path):
     run = RunDir(tmp_path, "s", "c")
     run.write_result({"accuracy": 50.0})

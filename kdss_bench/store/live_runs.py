@@ -1,0 +1,530 @@
+"""What every run under a results folder is doing right now, read from the files the runner writes.
+
+The dashboard must show runs started anywhere (its own subprocess, another terminal, another
+machine on a shared disk), so it never talks to a runner: it reads the same ``events.jsonl``,
+``result.json``, ``preview.npz`` and ``_suite/{plan,runner}.json`` files. :meth:`LiveRuns.poll`
+is called a few times a second, so it only stats files and reads the bytes appended since the
+last poll; a half-written last event line waits until it is complete. Neither torch nor textual
+is imported here, so the dashboard starts at once and can run ``poll`` in a worker thread while
+its UI thread calls the readers (one lock guards the shared state; states are replaced, not
+mutated, so a ``CellState`` the UI holds never changes under it).
+
+Status of a cell: ``queued`` (planned, not started in the current run), ``running``, ``cached``
+(planned, but its finished result is reused, so the run skips it), ``done``, ``failed``,
+``cancelled`` (SIGINT/SIGTERM), ``stale`` (its events stopped mid-run and the runner process is
+gone, e.g. killed with SIGKILL or a crash of the machine).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kdss_bench.errors import ConfigError
+from kdss_bench.store.event import Event
+from kdss_bench.store.event_log import EventTail
+from kdss_bench.store.preview_file import read_preview
+from kdss_bench.store.process_alive import runner_alive as process_alive
+from kdss_bench.store.result_file import ResultFileError, read_result_file
+from kdss_bench.store.run_dir import (
+    EVENTS_FILE,
+    NOT_A_CELL_PREFIX,
+    PREVIEW_FILE,
+    RESULT_FILE,
+    cell_folder_names,
+    check_folder_name,
+)
+from kdss_bench.store.suite_folder import PLAN_FILE, RUNNER_FILE, SUITE_FOLDER, read_json_object
+
+STATUSES = ("queued", "running", "cached", "done", "failed", "cancelled", "stale")
+CANCEL_MESSAGES = ("cancelled", "interrupted")
+"""``error`` messages of a cell stopped on purpose (``interrupted`` was written by older runners)."""
+LOG_LINES = 200
+RATE_WINDOW = 64
+"""Progress points of the current stage that the ETA's rate is measured over."""
+TEXT_LIMIT = 160
+
+FileStamp = tuple[int, int, int]
+
+
+@dataclass
+class StagePoint:
+    """One progress or metric event of a stage: its finite numeric values (loss, accuracy, lr, ...)."""
+
+    step: int | None
+    total: int | None
+    time: float
+    values: dict
+
+
+@dataclass
+class CellState:
+    """A snapshot of one cell for display; rebuilt (never mutated) when its files change."""
+
+    suite: str
+    cell: str
+    method: str | None
+    target: str | None
+    seed: int | None
+    status: str
+    """One of :data:`STATUSES`."""
+    stage: str | None
+    step: int | None
+    total: int | None
+    eta_s: float | None
+    """Seconds left in the current stage as of ``updated_at`` (running cells only)."""
+    last_loss: float | None
+    accuracy: float | None
+    """Top-1 test accuracy in percent (done and cached cells)."""
+    wall_time_s: float | None
+    """Finished, failed, cancelled and stale cells; for a running one show ``time.time() - started_at``."""
+    error: str | None
+    traceback: str | None
+    started_at: float | None
+    """Epoch seconds of the cell's latest start event (None if it never started)."""
+    updated_at: float | None
+    """Epoch seconds of its latest event (or of its result file if it has no events)."""
+    curves: dict[str, list[StagePoint]] = field(default_factory=dict)
+    """Stage -> progress points of the cell's latest run, oldest first, at most ``max_points`` each."""
+    log: list[str] = field(default_factory=list)
+    """The last :data:`LOG_LINES` events as text, oldest first."""
+
+
+class LiveRuns:
+    """Follows every suite and cell under ``results_root``; see the module docstring."""
+
+    def __init__(self, results_root: Path, max_points: int = 2000) -> None:
+        if max_points < 2:
+            raise ValueError(f"max_points must be >= 2, got {max_points}")
+        self.results_root = Path(results_root)
+        self.max_points = int(max_points)
+        self._poll_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._suite_watches: dict[str, _SuiteWatch] = {}
+        self._cell_watches: dict[tuple[str, str], _CellWatch] = {}
+        self._states: dict[tuple[str, str], CellState] = {}
+        self._order: dict[str, list[str]] = {}
+        self._alive: dict[str, bool] = {}
+        self._runners: dict[str, dict[str, Any] | None] = {}
+        self._results: dict[tuple[str, str], dict[str, Any]] = {}
+        self._previews: dict[tuple[str, str], tuple[FileStamp, tuple[np.ndarray, int, int]]] = {}
+
+    # --- polling ---------------------------------------------------------------------------
+    def poll(self) -> set[tuple[str, str]]:
+        """Reads what changed on disk since the last poll; returns the (suite, cell) keys whose state,
+        result or preview changed (including cells that disappeared: they are no longer in :meth:`cells`)."""
+        with self._poll_lock:
+            changed: set[tuple[str, str]] = set()
+            states: dict[tuple[str, str], CellState] = {}
+            order: dict[str, list[str]] = {}
+            alive: dict[str, bool] = {}
+            runners: dict[str, dict[str, Any] | None] = {}
+            for suite in _suite_names(self.results_root):
+                watch = self._suite_watches.get(suite)
+                if watch is None:
+                    watch = self._suite_watches[suite] = _SuiteWatch(self.results_root / suite)
+                suite_changed = watch.refresh()
+                names = list(watch.plan_cells)
+                planned = set(names)
+                names += [name for name in cell_folder_names(self.results_root / suite) if name not in planned]
+                if not names and watch.plan is None:
+                    continue
+                order[suite], alive[suite], runners[suite] = names, watch.alive, watch.runner
+                for name in names:
+                    key = (suite, name)
+                    cell_watch = self._cell_watches.get(key)
+                    dirty = cell_watch is None
+                    if cell_watch is None:
+                        cell_watch = self._cell_watches[key] = _CellWatch(self.results_root / suite / name,
+                                                                          self.max_points)
+                    dirty = cell_watch.refresh() or dirty
+                    previous = self._states.get(key)
+                    if dirty or suite_changed or previous is None:
+                        state = cell_watch.state(suite, name, watch)
+                        if dirty or state != previous:
+                            changed.add(key)
+                        states[key] = state
+                    else:
+                        states[key] = previous
+            for key in set(self._cell_watches) - set(states):
+                del self._cell_watches[key]
+                changed.add(key)
+            for suite in set(self._suite_watches) - set(order):
+                del self._suite_watches[suite]
+            results = {key: watch.result for key, watch in self._cell_watches.items() if watch.result is not None}
+            with self._lock:
+                self._states, self._order, self._alive, self._runners = states, order, alive, runners
+                self._results = results
+            return changed
+
+    # --- reading (any thread) ---------------------------------------------------------------
+    def cells(self, suite: str | None = None) -> list[CellState]:
+        """Cells in plan order, then unplanned cells by name; suites by name when ``suite`` is None."""
+        with self._lock:
+            suites = [suite] if suite is not None else sorted(self._order)
+            return [self._states[(name, cell)] for name in suites for cell in self._order.get(name, [])]
+
+    def cell(self, suite: str, cell: str) -> CellState | None:
+        with self._lock:
+            return self._states.get((suite, cell))
+
+    def suites(self) -> list[str]:
+        with self._lock:
+            return sorted(self._order)
+
+    def runner_alive(self, suite: str) -> bool:
+        """Whether the suite's ``runner.json`` names a live process (as of the last poll)."""
+        with self._lock:
+            return self._alive.get(suite, False)
+
+    def runner_info(self, suite: str) -> dict[str, Any] | None:
+        """The suite's ``runner.json`` (pid, host, started_at, suite_path, results_root), or None."""
+        with self._lock:
+            runner = self._runners.get(suite)
+            return dict(runner) if runner is not None else None
+
+    def result_rows(self) -> list[dict]:
+        """Every readable ``result.json`` (as a dict), by suite and cell: the rows of a ResultsTable."""
+        with self._lock:
+            return [dict(self._results[key]) for key in sorted(self._results)]
+
+    def preview(self, suite: str, cell: str) -> tuple[np.ndarray, int, int] | None:
+        """The cell's latest synthetic images (uint8 (k, R, R, 3), read-only), the step and total they were
+        taken at; None if the cell has no readable preview. Re-read only when the file changes."""
+        try:
+            check_folder_name(suite)
+            check_folder_name(cell)
+        except ConfigError:
+            return None
+        path = self.results_root / suite / cell / PREVIEW_FILE
+        stamp = _stamp(path)
+        if stamp is None:
+            return None
+        with self._lock:
+            cached = self._previews.get((suite, cell))
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        loaded = read_preview(path)
+        if loaded is not None:
+            loaded[0].flags.writeable = False  # shared by every caller until the file changes
+            with self._lock:
+                self._previews[(suite, cell)] = (stamp, loaded)
+        return loaded
+
+
+class _SuiteWatch:
+    """The ``_suite`` files of one suite, re-read only when their stamp changes."""
+
+    def __init__(self, folder: Path) -> None:
+        self.plan_path = folder / SUITE_FOLDER / PLAN_FILE
+        self.runner_path = folder / SUITE_FOLDER / RUNNER_FILE
+        self.plan_stamp: FileStamp | None = None
+        self.runner_stamp: FileStamp | None = None
+        self.plan: dict[str, Any] | None = None
+        self.plan_cells: dict[str, dict[str, Any]] = {}
+        self.runner: dict[str, Any] | None = None
+        self.alive = False
+
+    @property
+    def plan_started_at(self) -> float | None:
+        value = (self.plan or {}).get("started_at")
+        return float(value) if _is_number(value) else None
+
+    def refresh(self) -> bool:
+        """True when the plan, the runner file or the runner's liveness changed."""
+        changed = False
+        stamp = _stamp(self.plan_path)
+        if stamp != self.plan_stamp:
+            self.plan_stamp, changed = stamp, True
+            self.plan = read_json_object(self.plan_path) if stamp else None
+            self.plan_cells = _planned_cells(self.plan)
+        stamp = _stamp(self.runner_path)
+        if stamp != self.runner_stamp:
+            self.runner_stamp, changed = stamp, True
+            self.runner = read_json_object(self.runner_path) if stamp else None
+        alive = process_alive(self.runner)
+        if alive != self.alive:
+            self.alive, changed = alive, True
+        return changed
+
+
+class _CellWatch:
+    """One cell folder: follows its event log and result; builds its :class:`CellState`."""
+
+    def __init__(self, folder: Path, max_points: int) -> None:
+        self.events_path = folder / EVENTS_FILE
+        self.result_path = folder / RESULT_FILE
+        self.preview_path = folder / PREVIEW_FILE
+        self.max_points = max_points
+        self.events_stamp: FileStamp | None = None
+        self.result_stamp: FileStamp | None = None
+        self.preview_stamp: FileStamp | None = None
+        self.result: dict[str, Any] | None = None
+        self._reset_log()
+
+    def _reset_log(self) -> None:
+        self.tail = EventTail(self.events_path)
+        self.log: deque[str] = deque(maxlen=LOG_LINES)
+        self.updated_at: float | None = None
+        self.info: dict[str, Any] = {}
+        self._reset_run()
+
+    def _reset_run(self) -> None:
+        """A cell start event: everything below describes the cell's latest run only."""
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+        self.outcome: str | None = None  # done | failed | cancelled once the cell ended
+        self.end_values: dict[str, Any] = {}
+        self.stage: str | None = None
+        self.step: int | None = None
+        self.total: int | None = None
+        self.rate_points: deque[tuple[float, int]] = deque(maxlen=RATE_WINDOW)
+        self.curves: dict[str, list[StagePoint]] = {}
+        self.last_loss: float | None = None
+        self.error: str | None = None
+        self.traceback: str | None = None
+
+    # --- files -----------------------------------------------------------------------------
+    def refresh(self) -> bool:
+        """Reads new events and a new result; True if anything (preview included) changed."""
+        changed = False
+        stamp = _stamp(self.events_path)
+        if stamp != self.events_stamp:
+            replaced = self.events_stamp is not None and (stamp is None or stamp[2] != self.events_stamp[2])
+            self.events_stamp = stamp
+            if replaced:
+                self._reset_log()
+                changed = True
+            events = self.tail.poll()
+            if self.tail.restarted and not replaced:
+                self._reset_log()
+                events = self.tail.poll()  # the fresh tail reads the file from its start
+            for event in events:
+                self._apply(event)
+            changed = changed or bool(events)
+        stamp = _stamp(self.result_path)
+        if stamp != self.result_stamp:
+            self.result_stamp, changed = stamp, True
+            self.result = _read_result(self.result_path) if stamp else None
+        stamp = _stamp(self.preview_path)
+        if stamp != self.preview_stamp:
+            self.preview_stamp, changed = stamp, True
+        return changed
+
+    def _apply(self, event: Event) -> None:
+        values = dict(event.values)
+        self.log.append(render_event(event))
+        self.updated_at = event.time
+        if event.stage == "cell":
+            self._apply_cell(event, values)
+            return
+        if event.kind == "start" or event.stage != self.stage:
+            self.stage, self.step, self.total = event.stage, None, None
+            self.rate_points.clear()
+        if event.step is not None:
+            self.step = event.step
+        if event.total is not None:
+            self.total = event.total
+        if event.kind in ("progress", "metric"):
+            numbers = {key: float(value) for key, value in values.items() if _is_number(value)}
+            if "loss" in numbers:
+                self.last_loss = numbers["loss"]
+            finite = {key: value for key, value in numbers.items() if math.isfinite(value)}
+            if finite:
+                self._add_point(event.stage, StagePoint(event.step, event.total, event.time, finite))
+            if event.kind == "progress" and event.step is not None:
+                self.rate_points.append((event.time, event.step))
+        elif event.kind == "end" and self.total is not None:
+            self.step = self.total
+        elif event.kind == "error":
+            self.error = _text(values.get("message", ""))
+            self.traceback = values.get("traceback") if isinstance(values.get("traceback"), str) else None
+
+    def _apply_cell(self, event: Event, values: dict[str, Any]) -> None:
+        if event.kind == "start":
+            self._reset_run()
+            self.started_at = event.time
+            self.info = {key: values[key] for key in ("method", "target", "seed") if key in values}
+        elif event.kind == "end":
+            self.outcome, self.ended_at, self.end_values = "done", event.time, values
+        elif event.kind == "error":
+            message = _text(values.get("message", ""))
+            self.outcome = "cancelled" if message in CANCEL_MESSAGES else "failed"
+            self.ended_at, self.error = event.time, message
+            self.traceback = values.get("traceback") if isinstance(values.get("traceback"), str) else None
+
+    def _add_point(self, stage: str, point: StagePoint) -> None:
+        """Appends; past ``max_points`` every other point is dropped, so the curve keeps its whole span."""
+        points = self.curves.setdefault(stage, [])
+        points.append(point)
+        if len(points) > self.max_points:
+            kept = points[::2]
+            if kept[-1] is not points[-1]:
+                kept.append(points[-1])
+            self.curves[stage] = kept
+
+    # --- the snapshot ----------------------------------------------------------------------
+    def state(self, suite: str, cell: str, watch: _SuiteWatch) -> CellState:
+        planned = watch.plan_cells.get(cell)
+        result = self.result
+        status = self._status(result, watch.alive)
+        plan_started = watch.plan_started_at
+        if planned is not None and plan_started is not None and not (
+                self.started_at is not None and self.started_at >= plan_started):
+            # in the current plan, not started since it was written: skipped if finished with this config
+            reusable = result is not None and planned.get("config_hash") in (None, result.get("config_hash"))
+            if reusable:
+                status = "cached"
+            elif watch.alive or status in ("done", "queued"):
+                status = "queued"
+        info = self._identity(cell, planned, result)
+        finished = status in ("done", "cached")
+        ended = status in ("failed", "cancelled", "stale")
+        updated = self.updated_at if self.updated_at is not None else _mtime(self.result_path)
+        accuracy = wall = None
+        if finished:
+            source = result if result is not None else self.end_values
+            accuracy, wall = _number(source.get("accuracy")), _number(source.get("wall_time_s"))
+        elif ended and self.started_at is not None:
+            wall = max(0.0, (self.ended_at or self.updated_at or self.started_at) - self.started_at)
+        active = status not in ("queued", "cached")
+        return CellState(
+            suite=suite, cell=cell, method=info.get("method"), target=info.get("target"), seed=info.get("seed"),
+            status=status, stage=self.stage if active else None, step=self.step if active else None,
+            total=self.total if active else None, eta_s=self._eta() if status == "running" else None,
+            last_loss=self.last_loss, accuracy=accuracy, wall_time_s=wall,
+            error=self.error if status in ("failed", "cancelled") else None,
+            traceback=self.traceback if status in ("failed", "cancelled") else None,
+            started_at=self.started_at, updated_at=updated,
+            curves={stage: list(points) for stage, points in self.curves.items()}, log=list(self.log))
+
+    def _status(self, result: dict[str, Any] | None, alive: bool) -> str:
+        if self.started_at is not None:
+            if self.outcome is not None:
+                return self.outcome
+            return "running" if alive else "stale"
+        return "done" if result is not None else "queued"
+
+    def _identity(self, cell: str, planned: dict[str, Any] | None, result: dict[str, Any] | None) -> dict:
+        """method / target / seed from the start event, else the plan, the result or the cell id."""
+        parsed = _parse_cell_id(cell)
+        info: dict[str, Any] = {}
+        for key in ("method", "target", "seed"):
+            for source in (self.info, planned or {}, result or {}, parsed):
+                value = source.get(key)
+                if (key == "seed" and isinstance(value, int) and not isinstance(value, bool)) or (
+                        key != "seed" and isinstance(value, str)):
+                    info[key] = value
+                    break
+        return info
+
+    def _eta(self) -> float | None:
+        """Seconds left in the current stage at the rate of its recent progress events."""
+        if self.total is None or self.step is None or len(self.rate_points) < 2:
+            return None
+        points = list(self.rate_points)
+        lowest = min(step for _, step in points)
+        anchor = [point for point in points if point[1] == lowest][-1]  # after a warm-up phase at one step
+        last = points[-1]
+        if last[1] <= anchor[1] or last[0] <= anchor[0]:
+            return None
+        rate = (last[1] - anchor[1]) / (last[0] - anchor[0])
+        return max(0.0, (self.total - last[1]) / rate)
+
+
+def render_event(event: Event) -> str:
+    """One log line: ``12:03:04 distill progress 40/300 loss=0.1234 lr=0.001``."""
+    clock = time.strftime("%H:%M:%S", time.localtime(event.time))
+    where = ""
+    if event.step is not None:
+        where = f" {event.step}/{event.total}" if event.total is not None else f" {event.step}"
+    values = " ".join(f"{key}={_format_value(value)}" for key, value in event.values.items() if key != "traceback")
+    return f"{clock} {event.stage} {event.kind}{where} {values}".rstrip()
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return _text(value)
+
+
+def _text(value: Any) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if _is_number(value) else None
+
+
+def _parse_cell_id(cell: str) -> dict[str, Any]:
+    """``krr_st__gtsrb43__seed0`` -> method, target, seed (the runner's cell id format)."""
+    parts = cell.split("__")
+    if len(parts) != 3 or not parts[2].startswith("seed") or not parts[2][4:].isdigit():
+        return {}
+    return {"method": parts[0], "target": parts[1], "seed": int(parts[2][4:])}
+
+
+def _planned_cells(plan: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The plan's cells by id, in order; entries that are not usable cell ids are ignored."""
+    cells: dict[str, dict[str, Any]] = {}
+    for entry in (plan or {}).get("cells") or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("cell"), str):
+            continue
+        name = entry["cell"]
+        try:
+            check_folder_name(name)
+        except ConfigError:
+            continue
+        if not name.startswith(NOT_A_CELL_PREFIX):
+            cells.setdefault(name, entry)
+    return cells
+
+
+def _suite_names(root: Path) -> list[str]:
+    try:
+        entries = list(os.scandir(root))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    names = []
+    for entry in entries:
+        if entry.name.startswith(".") or not entry.is_dir():
+            continue
+        try:
+            names.append(check_folder_name(entry.name))
+        except ConfigError:
+            continue
+    return sorted(names)
+
+
+def _read_result(path: Path) -> dict[str, Any] | None:
+    try:
+        return read_result_file(path)
+    except ResultFileError:
+        return None
+
+
+def _stamp(path: Path) -> FileStamp | None:
+    """Identifies one version of a file (an atomic replace gets a new inode even within one mtime tick)."""
+    try:
+        stat = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+def _mtime(path: Path) -> float | None:
+    stamp = _stamp(path)
+    return stamp[0] / 1e9 if stamp else None

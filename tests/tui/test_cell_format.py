@@ -1,0 +1,35 @@
+"""The fixed-width texts of a runs-table row."""
+
+from __future__ import annotations
+
+import math
+
+from kdss_bench.tui.cell_format import accuracy, duration, number, progress_bar
+from kdss_bench.tui.runs_view import middle_ellipsis
+
+
+def test_progress_bar_draws_eighths_with_a_half_step_and_the_percentage():
+    assert progress_bar(45, 100, "running").plain == "━━━╸────  45%"
+    assert progress_bar(0, 10, "running").plain == "────────   0%"
+    assert progress_bar(3, 3, "running").plain == "━━━━━━━━ 100%"
+    assert progress_bar(None, None, "done").plain == "━━━━━━━━ 100%"  # a finished cell is full, steps or not
+    assert progress_bar(None, None, "running").plain == ""  # a stage without steps shows no bar
+    assert progress_bar(50, 0, "failed").plain == ""
+
+
+def test_durations_fit_five_characters():
+    assert [duration(s) for s in (0, 45.4, 65, 3599, 7380, 400_000)] == ["0s", "45s", "1m05s", "59m59s", "2h03m",
+                                                                          "4d"]
+    assert duration(None) == duration(math.nan) == duration(-1) == ""
+
+
+def test_numbers_are_compact_and_blank_when_unknown():
+    assert number(0.123456) == "0.1235" and number(12345.0) == "1.234e+04"
+    assert number(None) == number(math.inf) == number(True) == ""
+    assert accuracy(61.249) == "61.25" and accuracy(None) == ""
+
+
+def test_long_cell_ids_keep_their_seed_visible():
+    cut = middle_ellipsis("no_pretrain__textures3__seed0", 24)
+    assert len(cut) == 24 and cut.endswith("__seed0") and cut.startswith("no_pretrain__") and "…" in cut
+    assert middle_ellipsis("krr_st__dtd10__seed1", 24) == "krr_st__dtd10__seed1"
