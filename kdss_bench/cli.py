@@ -40,6 +40,11 @@ class TableFormat(str, Enum):
     rich = "rich"
 
 
+class CompareFormat(str, Enum):
+    md = "md"
+    json = "json"
+
+
 class Device(str, Enum):
     auto = "auto"
     cpu = "cpu"
@@ -193,6 +198,34 @@ def _print_tables(results: Path, *, suite_name: str | None, fmt: TableFormat, st
             text = f"### {name}\n\n{text}"
         chunks.append(text.rstrip("\n"))
     typer.echo("\n\n".join(chunks), err=stream_err)
+
+
+@app.command()
+@user_errors
+def compare(
+    base: Annotated[Path, typer.Argument(
+        help="Baseline: a results folder (results or results/<suite>) or a `table --format json` file.")],
+    new: Annotated[Path, typer.Argument(help="The results to check, in the same forms as BASE.")],
+    fail_on_regression: Annotated[bool, typer.Option(
+        "--fail-on-regression", help="Exit 1 when a cell regresses or is missing in NEW.")] = False,
+    min_effect: Annotated[float, typer.Option(
+        "--min-effect", help="Smallest change in accuracy points that can count as a regression or improvement.")]
+    = 1.0,
+    alpha: Annotated[float, typer.Option("--alpha", help="Significance level of the two-sided Welch t-test.")]
+    = 0.05,
+    fmt: Annotated[CompareFormat, typer.Option("--format", help="md or json.")] = CompareFormat.md,
+) -> None:
+    """Compare NEW with BASE cell by cell: mean difference, Welch t-test over seeds, verdict per cell.
+
+    A regression is a mean drop larger than --min-effect points with p < --alpha (with fewer than
+    2 seeds on a side, the drop alone); a cell of BASE missing in NEW counts as one.
+    """
+    from kdss_bench.report.compare import compare_paths
+
+    comparison = compare_paths(base, new, min_effect=min_effect, alpha=alpha)
+    typer.echo(comparison.to_json() if fmt == CompareFormat.json else comparison.to_markdown(), nl=False)
+    if fail_on_regression and comparison.failed:
+        raise typer.Exit(1)
 
 
 @app.command()
