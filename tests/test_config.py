@@ -170,3 +170,16 @@ def test_bad_declared_dataset_names_file_line_and_key(write_suite, entry, key, m
     text = str(caught.value)
     assert "\n" not in text
     assert f"{path}:" in text and f"key 'datasets.{key}'" in text and message in text
+
+
+def test_validating_a_suite_imports_no_torch():
+    """`kdss-bench validate` must stay instant: checking names and files reads headers only."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    code = ("import sys; from kdss_bench.config import load_suite; "
+            "load_suite('suites/quickstart.yaml'); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -11,12 +11,15 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kdss_bench.data.image_set import ImageSet, build_image_set
 from kdss_bench.data.stratified_split import stratified_split
 from kdss_bench.errors import DataError
+
+if TYPE_CHECKING:  # torch is imported only when a set is built, so checking a suite stays instant
+    from kdss_bench.data.image_set import ImageSet
 
 SPLIT_SEED = 0
 TEXTURE_PATCH = 64
@@ -122,6 +125,8 @@ def load_textures3(resolution: int, set_name: str = "textures3") -> ImageSet:
                 )
             part.append(patches)
             labels.append(np.full(len(patches), label, dtype=np.int64))
+    from kdss_bench.data.image_set import build_image_set
+
     return build_image_set(
         set_name,
         np.concatenate(train_parts),
@@ -153,6 +158,8 @@ def _split_and_build(
     set_name: str, images: np.ndarray, labels: np.ndarray, classes: list[str], num_train: int, resolution: int
 ) -> ImageSet:
     train, test = stratified_split(labels, num_train, SPLIT_SEED)
+    from kdss_bench.data.image_set import build_image_set
+
     return build_image_set(
         set_name, images[train], labels[train], images[test], labels[test], classes, resolution
     )

@@ -10,11 +10,14 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kdss_bench.data.image_set import ImageSet, build_image_set
 from kdss_bench.errors import DataError
+
+if TYPE_CHECKING:  # torch is imported only when a set is read, so checking a suite stays instant
+    from kdss_bench.data.image_set import ImageSet
 
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test", "classes")
 
@@ -63,6 +66,8 @@ def read_npz(path: Path, *, name: str, resolution: int) -> ImageSet:
             f"dataset '{name}': file {path} cannot be read ({error}); re-save it with np.savez"
         ) from error
     classes = [str(c) for c in arrays["classes"].tolist()]
+    from kdss_bench.data.image_set import build_image_set
+
     return build_image_set(
         name,
         arrays["x_train"],
