@@ -52,6 +52,19 @@ def initial_synthetic_set(ctx: DistillContext, settings: KrrStSettings) -> tuple
     return x_syn.clone().contiguous(), y_syn.clone().contiguous()
 
 
+def krr_outer_loss(model: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor, x_real: torch.Tensor,
+                   y_real: torch.Tensor, ridge: float = 1e-6) -> torch.Tensor:
+    """MSE between the closed-form KRR head's predictions on the real batch and the teacher's targets.
+
+    Features of the real batch carry no gradient (as in the official code); the loss is differentiable
+    in ``x_syn`` and ``y_syn``. ``model`` is expected in eval mode (BN running statistics).
+    """
+    with torch.no_grad():
+        f_real = model.embed(x_real)
+    f_syn = model.embed(x_syn)
+    return F.mse_loss(kernel_ridge_predict(f_real, f_syn, y_syn, ridge=ridge), y_real)
+
+
 class KrrSt:
     """The KRR-ST method: ``distill(ctx) -> DistilledSet`` with features as targets."""
 
@@ -121,10 +134,7 @@ class KrrStRun:
         x_real = self.real_batch()
         with torch.no_grad():
             y_real = self.ctx.teacher(x_real)
-            f_real = model.embed(x_real)
-        f_syn = model.embed(self.x_syn)
-        prediction = kernel_ridge_predict(f_real, f_syn, self.y_syn, ridge=settings.ridge)
-        loss = F.mse_loss(prediction, y_real)
+        loss = krr_outer_loss(model, self.x_syn, self.y_syn, x_real, y_real, ridge=settings.ridge)
         grad_x, grad_y = torch.autograd.grad(loss, [self.x_syn, self.y_syn])
         self.x_syn.grad, self.y_syn.grad = grad_x, grad_y
         if settings.grad_clip > 0:
