@@ -18,32 +18,17 @@ import tempfile
 import time
 from pathlib import Path
 
-TINY_SUITE = """\
-name: tiny
-source: digits
-budget: 12
-resolution: 16
-model: convnet_8_16_bn
-teacher: {train: barlow_twins, arch: convnet_8_16_bn, epochs: 1, batch_size: 128, projector_dims: [32, 32]}
-methods:
-  krr_st: {outer_steps: 20, lr: 0.01, real_batch: 32, pool_size: 2, online_iterations: 3, checkpoint_every: 0}
-  no_pretrain: {}
-targets: [lfw_faces, textures3]
-seeds: [0, 1]
-pretrain: {epochs: 2, batch_size: 8}
-finetune: {iterations: 20, batch_size: 16}
-"""
-"""The tests' tiny suite with two seeds and a few more steps, so the curves and table have content."""
+REPO = Path(__file__).resolve().parent.parent
+TINY_SUITE = REPO / "suites" / "ci" / "gate.yaml"
+"""The shipped tiny offline suite (the CI gate's): three methods, two seeds, about ten seconds."""
 
 
 def run_tiny_suite(folder: Path) -> Path:
     from kdss_bench.config import load_suite
     from kdss_bench.runner.suite_runner import run_suite
 
-    suite_path = folder / "tiny.yaml"
-    suite_path.write_text(TINY_SUITE, encoding="utf-8")
     results = folder / "results"
-    outcome = run_suite(load_suite(suite_path), results_root=results, device="cpu")
+    outcome = run_suite(load_suite(TINY_SUITE), results_root=results, device="cpu")
     if outcome.failed:
         raise SystemExit(f"the tiny suite failed: {outcome.failed}")
     return results

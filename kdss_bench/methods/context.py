@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,25 +27,10 @@ def _no_emit(kind: str, **values: Any) -> None:
 
 
 def local_artifact(root: Path) -> Artifact:
-    """An ``artifact`` function caching under ``root`` (the runner passes its own artifact cache)."""
+    """An ``artifact`` function caching under ``root``, the same cache the runner gives methods."""
+    from kdss_bench.runner.artifact_cache import ArtifactCache, artifact_function
 
-    def artifact(name: str, parts: dict, build: Callable[[Path], None]) -> Path:
-        key = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
-        final = Path(root) / name / key
-        if final.is_dir():
-            return final
-        temporary = final.with_name(f"{key}.tmp-{os.getpid()}")
-        shutil.rmtree(temporary, ignore_errors=True)
-        temporary.mkdir(parents=True)
-        try:
-            build(temporary)
-        except BaseException:
-            shutil.rmtree(temporary, ignore_errors=True)
-            raise
-        os.replace(temporary, final)
-        return final
-
-    return artifact
+    return artifact_function(ArtifactCache(root))
 
 
 @dataclass

@@ -45,7 +45,7 @@ from typing import Any
 
 from kdss_bench.errors import KdssError
 from kdss_bench.report.results_table import SETTING_KEYS
-from kdss_bench.report.statistics import mean_std
+from kdss_bench.report.statistics import finite_or_none, mean_std
 from kdss_bench.store.result_file import read_result_file
 from kdss_bench.store.run_dir import cell_folder_names, iter_run_dirs
 
@@ -424,7 +424,7 @@ def _row_record(row: CellComparison) -> dict[str, Any]:
     def side(cell: CellStats | None) -> dict[str, Any] | None:
         if cell is None:
             return None
-        return {"suite": cell.suite, "mean": _finite_or_none(cell.mean), "std": _finite_or_none(cell.std),
+        return {"suite": cell.suite, "mean": finite_or_none(cell.mean), "std": finite_or_none(cell.std),
                 "n": cell.n, "values": None if cell.values is None else list(cell.values)}
 
     return {
@@ -434,15 +434,12 @@ def _row_record(row: CellComparison) -> dict[str, Any]:
         "target": row.target,
         "base": side(row.base),
         "new": side(row.new),
-        "diff": None if row.diff is None else _finite_or_none(row.diff),
+        "diff": None if row.diff is None else finite_or_none(row.diff),
         "p": row.p,
         "test": row.test,
         "verdict": row.verdict,
     }
 
-
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None
 
 
 def _plural(count: int, word: str) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kdss_bench.errors import KdssError
-from kdss_bench.report.statistics import mean_std
+from kdss_bench.report.statistics import finite_or_none, mean_std
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -238,8 +238,8 @@ class ResultsTable:
             {
                 "method": cell.row.method,
                 "target": cell.target,
-                "mean": _finite_or_none(cell.mean),
-                "std": _finite_or_none(cell.std),
+                "mean": finite_or_none(cell.mean),
+                "std": finite_or_none(cell.std),
                 "n": cell.n,
                 "seeds": list(cell.seeds),
                 "best": cell.best,
@@ -337,9 +337,6 @@ def _mark_best(
                 )
     return marked
 
-
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None
 
 
 def _md_escape(text: str) -> str:

@@ -22,3 +22,11 @@ def mean_std(values: Iterable[float]) -> tuple[float, float, int]:
     mean = math.fsum(numbers) / n
     variance = math.fsum((number - mean) ** 2 for number in numbers) / n
     return mean, math.sqrt(variance), n
+
+
+def finite_or_none(value: float, digits: int | None = None) -> float | None:
+    """JSON has no NaN or infinity: a value that was never computed (or diverged) is written as null."""
+    value = float(value)
+    if not math.isfinite(value):
+        return None
+    return round(value, digits) if digits is not None else value

@@ -7,11 +7,12 @@ and renamed into place, so an interrupted stage leaves no half artifact behind, 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,16 @@ def content_key(parts: dict[str, Any]) -> str:
     """A stable 20-hex-digit hash of ``parts`` (plus the protocol version)."""
     canonical = json.dumps({"protocol": PROTOCOL_VERSION, **parts}, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:20]
+
+
+@functools.lru_cache(maxsize=8)
+def file_sha256(path: str) -> str:
+    """Content hash of an input file (a teacher checkpoint): identity by bytes, not by where it lies."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class ArtifactCache:
@@ -56,3 +67,16 @@ class ArtifactCache:
         except OSError:  # another process finished the same artifact first: keep theirs
             shutil.rmtree(temporary, ignore_errors=True)
         shutil.rmtree(self.work_dir(stage, key), ignore_errors=True)
+
+
+def artifact_function(cache: ArtifactCache) -> Callable[[str, dict, Callable[[Path], None]], Path]:
+    """The ``ctx.artifact(name, parts, build)`` a method gets: a cached intermediate built once."""
+
+    def artifact(name: str, parts: dict, build: Callable[[Path], None]) -> Path:
+        key = content_key({"artifact": name, **parts})
+        if not cache.has(name, key):
+            with cache.create(name, key) as folder:
+                build(folder)
+        return cache.folder(name, key)
+
+    return artifact

@@ -7,13 +7,10 @@ and an interrupted suite resumes at the first missing artifact.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +23,8 @@ from kdss_bench.data.registry import load_dataset
 from kdss_bench.methods.context import DistillContext, Preview
 from kdss_bench.methods.distilled_set import DistilledSet
 from kdss_bench.methods.registry import load_method, method_info, needs_teacher
-from kdss_bench.runner.artifact_cache import ArtifactCache, content_key
+from kdss_bench.report.statistics import finite_or_none
+from kdss_bench.runner.artifact_cache import ArtifactCache, artifact_function, content_key, file_sha256
 from kdss_bench.runner.grid import Cell
 from kdss_bench.runner.peak_memory import peak_memory_mb, reset_peak_memory
 from kdss_bench.store.preview_file import PREVIEW_COUNT, write_preview
@@ -49,15 +47,6 @@ class StageOutcome:
     cached: bool
     wall_time_s: float = 0.0
     peak_memory_mb: float = 0.0
-
-
-@lru_cache(maxsize=8)
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class Pipeline:
@@ -157,7 +146,7 @@ class Pipeline:
                 settings=self.suite.methods[method], model=self.suite.method_model(method),
                 seed=self.suite.distill_seed, device=self.device, emit=method_emit,
                 work_dir=self.cache.work_dir("distill", key), teacher_id=teacher_id,
-                artifact=self._method_artifact, preview=preview)
+                artifact=artifact_function(self.cache), preview=preview)
             distilled = load_method(method).distill(ctx)
             distilled.manifest.setdefault("cost", {})["peak_memory_mb"] = peak_memory_mb(self.device.type)
             with self.cache.create("distill", key) as folder:
@@ -201,14 +190,6 @@ class Pipeline:
             write_preview(self.preview_path, pixels, step=int(step), total=int(total))
         except (OSError, ValueError) as exc:
             log.warning("preview %s not written: %s", self.preview_path, exc)
-
-    def _method_artifact(self, name: str, parts: dict, build: Callable[[Path], None]) -> Path:
-        """A method's reusable intermediate (e.g. MTT's expert trajectories), cached like a stage."""
-        key = content_key({"artifact": name, **parts})
-        if not self.cache.has(name, key):
-            with self.cache.create(name, key) as folder:
-                build(folder)
-        return self.cache.folder(name, key)
 
     # --- pre-training --------------------------------------------------------------------------
     def pretrained(self, method: str, seed: int, emit_for: EmitFactory) -> nn.Module | None:
@@ -273,8 +254,8 @@ class Pipeline:
         distill = self.outcomes.get("distill")
         return {
             "accuracy": round(float(outcome.accuracy), 4),
-            "test_loss": _finite_or_none(outcome.loss),
-            "train_loss": _finite_or_none(outcome.train_loss),
+            "test_loss": finite_or_none(outcome.loss, 6),
+            "train_loss": finite_or_none(outcome.train_loss, 6),
             "iterations": outcome.iterations,
             "images_per_s": round(float(outcome.images_per_s), 1),
             "eval_wall_time_s": round(wall, 3),
@@ -285,8 +266,3 @@ class Pipeline:
             "distill_wall_time_s": round(distill.wall_time_s, 3) if distill else 0.0,
         }
 
-
-def _finite_or_none(value: float) -> float | None:
-    """JSON has no NaN: a loss that was never computed (0 iterations) is stored as null."""
-    value = float(value)
-    return round(value, 6) if math.isfinite(value) else None

@@ -25,7 +25,7 @@ from typing import Any
 from kdss_bench import PROTOCOL_VERSION
 from kdss_bench.config import Suite
 from kdss_bench.errors import ConfigError, KdssError
-from kdss_bench.runner.artifact_cache import content_key
+from kdss_bench.runner.artifact_cache import content_key, file_sha256
 from kdss_bench.runner.grid import Cell, expand_grid
 from kdss_bench.store.event import Event
 from kdss_bench.store.result_index import ResultIndex
@@ -78,8 +78,14 @@ def _pretrain_config(suite: Suite, method: str) -> dict[str, Any]:
 
 
 def _hash_config(config: dict[str, Any]) -> str:
-    # the data root is where files are, not what they are: moving the data keeps results valid
-    return content_key({k: v for k, v in config.items() if k != "data_root"})
+    """Where files are is not what they are: moving the data root (or naming it by another path)
+    keeps results valid, so the data root is left out and a teacher checkpoint counts by its bytes."""
+    identity = {k: v for k, v in config.items() if k != "data_root"}
+    teacher = dict(identity["teacher"])
+    if teacher.get("checkpoint"):
+        teacher["checkpoint"] = file_sha256(teacher["checkpoint"])
+    identity["teacher"] = teacher
+    return content_key(identity)
 
 
 def select_cells(suite: Suite, cell_ids: Iterable[str] | None) -> list[Cell]:

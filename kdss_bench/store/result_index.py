@@ -83,8 +83,7 @@ class ResultIndex:
         self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
-        if self._ensure_schema():
-            self.rebuild()
+        self._ensure_schema()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -196,19 +195,29 @@ class ResultIndex:
                 raise
             self._db.execute("COMMIT")
 
-    def _ensure_schema(self) -> bool:
-        """Creates the table, or replaces one of another schema version; True if it must be filled."""
+    def _schema_is_current(self, db: sqlite3.Connection) -> bool:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        exists = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'results'").fetchone()
+        return version == SCHEMA_VERSION and exists is not None
+
+    def _ensure_schema(self) -> None:
+        """Creates the table (or replaces one of another schema version) filled from the folders.
+
+        The check and the fill are one transaction: when several processes open a new index at
+        once, only the first creates it, and a later one never wipes rows the others wrote since.
+        """
         with self._write() as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            exists = db.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'results'"
-            ).fetchone()
-            if version == SCHEMA_VERSION and exists:
-                return False
+            if self._schema_is_current(db):
+                return
+        rows, skipped, _ = self._read_results(known={})  # the slow walk, outside the write lock
+        with self._write() as db:
+            if self._schema_is_current(db):
+                return
             db.execute("DROP TABLE IF EXISTS results")
             db.execute(_CREATE_SQL)
+            db.executemany(_UPSERT_SQL, rows)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            return True
+        self._set_skipped(skipped)
 
     def _read_results(
         self, known: Mapping[tuple[str, str], str | None]

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from kdss_bench.errors import ConfigError, DataError
 from kdss_bench.train.batch_stream import ShuffledBatchStream
+from kdss_bench.train.distilled_inputs import check_distilled_images, check_same_count
 from kdss_bench.train.progress import Emit, LossReporter
 from kdss_bench.train.seeding import build_seeded_model, derive_seed
 
@@ -39,16 +40,12 @@ class PretrainRecipe:
 
 
 def _check_distilled(x_syn: Tensor, y_syn: Tensor) -> None:
-    if x_syn.dim() != 4 or not x_syn.is_floating_point():
-        raise DataError(
-            f"distilled images must be a float (N, C, H, W) tensor, got {x_syn.dtype} {tuple(x_syn.shape)}"
-        )
+    check_distilled_images(x_syn)
     if y_syn.dim() != 2 or not y_syn.is_floating_point():
         raise DataError(
             f"distilled targets must be a float (N, D) tensor, got {y_syn.dtype} {tuple(y_syn.shape)}"
         )
-    if x_syn.shape[0] != y_syn.shape[0] or x_syn.shape[0] == 0:
-        raise DataError(f"distilled set has {x_syn.shape[0]} images but {y_syn.shape[0]} targets")
+    check_same_count(x_syn, y_syn, "targets")
 
 
 def pretrain_on_targets(

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from kdss_bench.errors import ConfigError, DataError
 from kdss_bench.train.batch_stream import ShuffledBatchStream
+from kdss_bench.train.distilled_inputs import check_distilled_images, check_same_count
 from kdss_bench.train.dsa_augment import DEFAULT_STRATEGY, DiffAugment, parse_strategy
 from kdss_bench.train.progress import Emit, LossReporter
 from kdss_bench.train.seeding import build_seeded_model, derive_seed
@@ -57,14 +58,10 @@ class ClassifierPretrainRecipe:
 
 def check_hard_labelled(x_syn: Tensor, y_hard: Tensor, num_classes: int) -> None:
     """Raises DataError unless ``x_syn`` is float (N, C, H, W) and ``y_hard`` N class indices below ``num_classes``."""
-    if x_syn.dim() != 4 or not x_syn.is_floating_point():
-        raise DataError(
-            f"distilled images must be a float (N, C, H, W) tensor, got {x_syn.dtype} {tuple(x_syn.shape)}"
-        )
+    check_distilled_images(x_syn)
     if y_hard.dim() != 1 or y_hard.is_floating_point() or y_hard.dtype == torch.bool:
         raise DataError(f"hard labels must be an integer (N,) tensor, got {y_hard.dtype} {tuple(y_hard.shape)}")
-    if x_syn.shape[0] != y_hard.shape[0] or x_syn.shape[0] == 0:
-        raise DataError(f"distilled set has {x_syn.shape[0]} images but {y_hard.shape[0]} labels")
+    check_same_count(x_syn, y_hard, "labels")
     low, high = int(y_hard.min()), int(y_hard.max())
     if low < 0 or high >= num_classes:
         raise DataError(f"hard labels span [{low}, {high}] but there are {num_classes} classes")

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from kdss_bench.errors import ConfigError, DataError
 from kdss_bench.train.batch_stream import ShuffledBatchStream
+from kdss_bench.train.distilled_inputs import check_distilled_images, check_same_count
 from kdss_bench.train.dsa_augment import DEFAULT_STRATEGY, DiffAugment, parse_strategy
 from kdss_bench.train.progress import Emit, LossReporter
 from kdss_bench.train.seeding import build_seeded_model, derive_seed
@@ -57,14 +58,10 @@ def label_regression_loss(outputs: Tensor, targets: Tensor) -> Tensor:
 
 def check_soft_labelled(x_syn: Tensor, y_soft: Tensor) -> None:
     """Raises DataError unless ``x_syn`` is float (N, C, H, W) and ``y_soft`` float (N, K)."""
-    if x_syn.dim() != 4 or not x_syn.is_floating_point():
-        raise DataError(
-            f"distilled images must be a float (N, C, H, W) tensor, got {x_syn.dtype} {tuple(x_syn.shape)}"
-        )
+    check_distilled_images(x_syn)
     if y_soft.dim() != 2 or not y_soft.is_floating_point():
         raise DataError(f"soft labels must be a float (N, K) tensor, got {y_soft.dtype} {tuple(y_soft.shape)}")
-    if x_syn.shape[0] != y_soft.shape[0] or x_syn.shape[0] == 0:
-        raise DataError(f"distilled set has {x_syn.shape[0]} images but {y_soft.shape[0]} labels")
+    check_same_count(x_syn, y_soft, "labels")
 
 
 def pretrain_label_regression(

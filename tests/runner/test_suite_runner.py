@@ -162,3 +162,27 @@ def test_each_target_kind_gets_its_pretraining_recipe(write_suite, tmp_path, rec
         starts = [e for e in events if e.stage == "pretrain" and e.kind == "start"]
         assert starts and starts[0].values["recipe"] == name
         assert json.loads((folder / "result.json").read_text())["recipe"] == recipe
+
+
+def test_naming_the_data_root_by_another_path_recomputes_nothing(tmp_path, monkeypatch):
+    import torch
+
+    from kdss_bench.teacher.backbone import build_teacher_backbone
+    from kdss_bench.teacher.checkpoint import save_teacher_checkpoint
+
+    data = tmp_path / "data"
+    data.mkdir()
+    torch.manual_seed(0)
+    save_teacher_checkpoint(build_teacher_backbone("convnet_8_16_bn", (3, 16, 16)), data / "teacher.pt")
+    text = TINY_SUITE.replace(
+        TINY_SUITE[TINY_SUITE.index("teacher:"):TINY_SUITE.index("methods:")],
+        "teacher: {checkpoint: teacher.pt, arch: convnet_8_16_bn}\n").replace(
+        "targets: [lfw_faces, textures3]", "targets: [lfw_faces]")
+    path = tmp_path / "suite.yaml"
+    path.write_text(text)
+    results = tmp_path / "results"
+    first = run_suite(load_suite(path, data_root=data), results_root=results, device="cpu")
+    assert len(first.finished) == 2 and not first.failed
+    monkeypatch.chdir(tmp_path)
+    again = run_suite(load_suite(path, data_root="data"), results_root=results, device="cpu")
+    assert sorted(again.skipped) == sorted(first.finished) and not again.finished
