@@ -14,6 +14,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ class ResultIndex:
             self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
         )
         self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        self._db.execute("PRAGMA journal_mode = WAL")
+        _enter_wal_mode(self._db)
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._ensure_schema()
 
@@ -255,6 +256,28 @@ class ResultIndex:
             if item not in self._warned:
                 self._warned.add(item)
                 log.warning("skipped result %s: %s", item.path, item.reason)
+
+
+def _enter_wal_mode(db: sqlite3.Connection) -> None:
+    """Switches the file to WAL, retrying while another process holds it.
+
+    The switch needs an exclusive lock, and SQLite may answer "database is locked" at once
+    without calling the busy handler (seen when several processes open a new index together),
+    so the busy timeout alone does not cover it.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.005
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL").fetchone()
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
 
 
 _COLUMN_LIST = ", ".join(f'"{name}"' for name in COLUMN_NAMES)
