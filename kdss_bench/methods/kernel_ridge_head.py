@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import torch
 
-
-def append_ones(features: torch.Tensor) -> torch.Tensor:
-    """Add the constant-1 column that carries the head's bias (the official code's choice)."""
-    ones = torch.ones(features.shape[0], 1, dtype=features.dtype, device=features.device)
-    return torch.cat([features, ones], dim=1)
+SOLVERS = ("cholesky", "lu")
+"""``cholesky``: the system K_ss + lambda I is symmetric positive definite, so a Cholesky factor
+solves it in about half the work of LU (falling back to LU where fp32 rounding breaks
+definiteness); ``lu``: ``torch.linalg.solve``, the official code's call. Same math."""
 
 
 def ridge_lambda(k_ss: torch.Tensor, ridge: float) -> torch.Tensor:
@@ -20,17 +19,32 @@ def ridge_lambda(k_ss: torch.Tensor, ridge: float) -> torch.Tensor:
     return ridge * torch.trace(k_ss.detach())
 
 
+def solve_spd(matrix: torch.Tensor, rhs: torch.Tensor, solver: str = "cholesky") -> torch.Tensor:
+    """``matrix^-1 rhs`` for a symmetric positive definite ``matrix``, differentiable in both."""
+    if solver == "cholesky":
+        factor, info = torch.linalg.cholesky_ex(matrix)
+        if int(info) == 0:
+            return torch.cholesky_solve(rhs, factor)
+    elif solver != "lu":
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    return torch.linalg.solve(matrix, rhs)
+
+
 def kernel_ridge_predict(f_real: torch.Tensor, f_syn: torch.Tensor, y_syn: torch.Tensor,
-                         ridge: float = 1e-6) -> torch.Tensor:
+                         ridge: float = 1e-6, solver: str = "cholesky") -> torch.Tensor:
     """Predict targets of the real batch: K_ts (K_ss + lambda I)^-1 Y_s with a linear kernel.
 
     ``f_real`` (n, p) and ``f_syn`` (m, p) are features without the bias column; gradients flow
-    to ``f_syn`` and ``y_syn``.
+    to ``f_syn`` and ``y_syn``. The official code appends a column of ones to both (the head's
+    bias); that adds exactly 1 to every kernel entry, which is what is done here, without
+    copying the (m + n) x p features. The kernel and the solve always run in at least fp32,
+    also under bf16 autocast, because a bf16 kernel loses the small eigenvalues.
     """
-    f_syn = append_ones(f_syn)
-    f_real = append_ones(f_real)
-    k_ss = f_syn @ f_syn.T
-    k_ts = f_real @ f_syn.T
-    eye = torch.eye(k_ss.shape[0], dtype=k_ss.dtype, device=k_ss.device)
-    alpha = torch.linalg.solve(k_ss + ridge_lambda(k_ss, ridge) * eye, y_syn)
-    return k_ts @ alpha
+    dtype = torch.promote_types(f_syn.dtype, torch.float32)
+    with torch.autocast(f_syn.device.type, enabled=False):
+        f_syn, f_real, y_syn = f_syn.to(dtype), f_real.to(dtype), y_syn.to(dtype)
+        k_ss = torch.addmm(torch.ones((), dtype=dtype, device=f_syn.device), f_syn, f_syn.T)
+        k_ts = torch.addmm(torch.ones((), dtype=dtype, device=f_syn.device), f_real, f_syn.T)
+        lam = ridge_lambda(k_ss, ridge)
+        system = k_ss + torch.diag_embed(lam.expand(k_ss.shape[0]))
+        return k_ts @ solve_spd(system, y_syn, solver)

@@ -9,6 +9,8 @@ known bugs and history of the official code are named settings (see ``KrrStSetti
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import time
 
 import numpy as np
@@ -24,8 +26,10 @@ from kdss_bench.methods.model_pool import ModelPool
 from kdss_bench.methods.run_checkpoint import RunCheckpoint
 from kdss_bench.methods.set_manifest import common_manifest
 from kdss_bench.methods.settings import KrrStSettings
+from kdss_bench.methods.teacher_target_cache import TeacherTargetCache
 from kdss_bench.models.registry import build_model
 from kdss_bench.teacher.features import teacher_features
+from kdss_bench.teacher.inference_teacher import inference_teacher
 from kdss_bench.train.augment import TrainAugment, normalize, to_float
 from kdss_bench.train.batch_stream import ShuffledBatchStream
 from kdss_bench.train.seeding import derive_seed, device_generator
@@ -53,16 +57,18 @@ def initial_synthetic_set(ctx: DistillContext, settings: KrrStSettings) -> tuple
 
 
 def krr_outer_loss(model: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor, x_real: torch.Tensor,
-                   y_real: torch.Tensor, ridge: float = 1e-6) -> torch.Tensor:
+                   y_real: torch.Tensor, ridge: float = 1e-6, solver: str = "cholesky") -> torch.Tensor:
     """MSE between the closed-form KRR head's predictions on the real batch and the teacher's targets.
 
     Features of the real batch carry no gradient (as in the official code); the loss is differentiable
-    in ``x_syn`` and ``y_syn``. ``model`` is expected in eval mode (BN running statistics).
+    in ``x_syn`` and ``y_syn``. ``model`` is expected in eval mode (BN running statistics). Under
+    an autocast context the two forward passes follow it; the kernel, the solve and the loss do not.
     """
     with torch.no_grad():
         f_real = model.embed(x_real)
     f_syn = model.embed(x_syn)
-    return F.mse_loss(kernel_ridge_predict(f_real, f_syn, y_syn, ridge=ridge), y_real)
+    prediction = kernel_ridge_predict(f_real, f_syn, y_syn, ridge=ridge, solver=solver)
+    return F.mse_loss(prediction, y_real.to(prediction.dtype))
 
 
 class KrrSt:
@@ -85,6 +91,14 @@ class KrrStRun:
     def __init__(self, ctx: DistillContext, settings: KrrStSettings):
         self.ctx, self.settings = ctx, settings
         device, source = ctx.device, ctx.source
+        if settings.teacher_views < 1:
+            raise ConfigError(f"methods.krr_st.teacher_views is {settings.teacher_views}; "
+                              "the teacher-target cache needs at least 1 view per image")
+        if settings.mode == "fast" and settings.real_augment != "crop_flip":
+            raise ConfigError("methods.krr_st.mode 'fast' caches augmented views; it needs "
+                              "real_augment: crop_flip (with normalize_only use mode: exact)")
+        self.precision = (functools.partial(torch.autocast, device.type, dtype=torch.bfloat16)
+                          if settings.precision == "bf16" else contextlib.nullcontext)
         torch.manual_seed(derive_seed(ctx.seed, "pool_init"))
         self.rng = np.random.default_rng(derive_seed(ctx.seed, "pool_choice"))
         x_syn, y_syn = initial_synthetic_set(ctx, settings)
@@ -105,19 +119,43 @@ class KrrStRun:
                               online_iterations=settings.online_iterations,
                               optimizer=settings.online_optimizer, lr=settings.online_lr,
                               weight_decay=settings.online_weight_decay, reset=settings.pool_reset,
-                              rng=self.rng)
+                              rng=self.rng, precision=self.precision)
         self.x_real = source.x_train.to(device)
         self.real_batches = ShuffledBatchStream((self.x_real,), settings.real_batch,
                                                 seed=derive_seed(ctx.seed, "real_batches"))
         self.augment = TrainAugment(source.mean, source.std) if settings.real_augment == "crop_flip" else None
         self.augment_generator = device_generator(ctx.seed, "real_augment", device)
+        self.teacher = inference_teacher(ctx.teacher, channels_last=settings.channels_last)
+        if settings.compile:
+            self.teacher = torch.compile(self.teacher)
+        self.target_cache: TeacherTargetCache | None = None
+        """Fast mode's teacher targets; built by :meth:`build_target_cache` (the first step at the latest)."""
         self.checkpoint = RunCheckpoint(ctx.work_dir, CHECKPOINT_FILE)
         self.step = 0
         self.elapsed_before = 0.0
         self.losses: list[float] = []
 
     def _build_inner_model(self) -> nn.Module:
-        return build_model(self.ctx.model, in_shape=self.in_shape, num_outputs=self.feature_dim).to(self.ctx.device)
+        model = build_model(self.ctx.model, in_shape=self.in_shape, num_outputs=self.feature_dim).to(self.ctx.device)
+        if self.settings.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        if self.settings.compile:
+            model.embed = torch.compile(model.embed)
+            model.forward = torch.compile(model.forward)
+        return model
+
+    def build_target_cache(self) -> TeacherTargetCache:
+        """Fast mode: the teacher's targets for ``teacher_views`` views of every source image."""
+        if self.target_cache is None:
+            assert self.augment is not None
+            total = self.settings.outer_steps
+            self.target_cache = TeacherTargetCache(
+                self.teacher, self.x_real, self.augment, self.settings.teacher_views,
+                generator=device_generator(self.ctx.seed, "teacher_views", self.ctx.device),
+                channels_last=self.settings.channels_last,
+                on_progress=lambda done, of: self.ctx.emit("progress", step=0, total=total,
+                                                           phase="teacher_targets", images=done, of=of))
+        return self.target_cache
 
     def real_batch(self) -> torch.Tensor:
         (batch,) = next(self.real_batches)
@@ -125,16 +163,32 @@ class KrrStRun:
             return self.augment(batch, generator=self.augment_generator)
         return normalize(to_float(batch), self.ctx.source.mean, self.ctx.source.std)
 
+    def real_batch_and_targets(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The step's augmented real batch and the teacher's features of it (computed or looked up)."""
+        if self.settings.mode == "fast":
+            index = self.real_batches.next_indices().to(self.ctx.device)
+            x_real, y_real = self.build_target_cache().batch(index, self.augment_generator)
+        else:
+            x_real = self.real_batch()
+            if self.settings.channels_last:
+                x_real = x_real.contiguous(memory_format=torch.channels_last)
+            with torch.inference_mode():
+                y_real = self.teacher(x_real).float()
+            y_real = y_real.clone()  # an ordinary tensor: autograd may save it for the loss's backward
+        if self.settings.channels_last:
+            x_real = x_real.contiguous(memory_format=torch.channels_last)
+        return x_real, y_real
+
     def outer_step(self) -> float:
         """One KRR-ST update of X_s and Y_s followed by the pool update (brief 1.5, steps 1-9)."""
         settings = self.settings
         idx = int(self.rng.integers(settings.pool_size))
         model = self.pool.models[idx]
         model.eval()
-        x_real = self.real_batch()
-        with torch.no_grad():
-            y_real = self.ctx.teacher(x_real)
-        loss = krr_outer_loss(model, self.x_syn, self.y_syn, x_real, y_real, ridge=settings.ridge)
+        x_real, y_real = self.real_batch_and_targets()
+        with self.precision():
+            loss = krr_outer_loss(model, self.x_syn, self.y_syn, x_real, y_real, ridge=settings.ridge,
+                                  solver=settings.solver)
         grad_x, grad_y = torch.autograd.grad(loss, [self.x_syn, self.y_syn])
         self.x_syn.grad, self.y_syn.grad = grad_x, grad_y
         if settings.grad_clip > 0:
@@ -183,7 +237,11 @@ class KrrStRun:
         resumed = self.load_checkpoint()
         if resumed:
             ctx.emit("metric", step=self.step, total=total, resumed_from=self.step)
+            if settings.mode == "fast":
+                self.build_target_cache()  # rebuilt from its seed: the same views and targets
         else:
+            if settings.mode == "fast":
+                self.build_target_cache()
             ctx.emit("progress", step=0, total=total, phase="pool_warm_start")
             self.pool.warm_start(self.x_syn, self.y_syn,
                                  on_model=lambda i, n: ctx.emit("progress", step=0, total=total,
@@ -215,4 +273,7 @@ class KrrStRun:
                                    "last20_mean": float(np.mean(tail)) if tail else None})
         manifest["teacher"] = ctx.teacher_id
         manifest["pool_reinitialisations"] = self.pool.reinitialisations
+        manifest["mode"] = settings.mode
+        if self.target_cache is not None:
+            manifest["teacher_target_cache_mb"] = round(self.target_cache.nbytes / 2**20, 1)
         return manifest

@@ -7,6 +7,7 @@ at every stage of training on X_s (brief 1.4).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import numpy as np
@@ -27,7 +28,8 @@ class ModelPool:
 
     def __init__(self, build: Callable[[], nn.Module], *, size: int, online_iterations: int,
                  optimizer: str = "sgd", lr: float = 0.1, weight_decay: float = 1e-3,
-                 reset: str = "paper", rng: np.random.Generator):
+                 reset: str = "paper", rng: np.random.Generator,
+                 precision: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext):
         if reset not in RESET_MODES:
             raise ValueError(f"pool reset must be one of {RESET_MODES}, got {reset!r}")
         if online_iterations < 2:
@@ -40,6 +42,8 @@ class ModelPool:
         self.weight_decay = weight_decay
         self.reset = reset
         self.rng = rng
+        self.precision = precision
+        """Context for the online steps' forward pass (bf16 autocast in KRR-ST's bf16 precision)."""
         self.models = [build() for _ in range(size)]
         self.optimizers = [self._make_optimizer(m) for m in self.models]
         self.iterations = [0] * size
@@ -54,7 +58,9 @@ class ModelPool:
         model, optimizer = self.models[idx], self.optimizers[idx]
         model.train()
         optimizer.zero_grad(set_to_none=True)
-        loss = F.mse_loss(model(x_syn), y_syn)
+        with self.precision():
+            prediction = model(x_syn)
+        loss = F.mse_loss(prediction.float(), y_syn)
         loss.backward()
         optimizer.step()
         return float(loss.detach())

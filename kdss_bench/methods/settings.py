@@ -59,6 +59,12 @@ class KrrStSettings(MethodSettings):
     grad_clip: float = 0.0
     checkpoint_every: int = 2000  # resumable checkpoint of X_s, Y_s, optimiser and pool; 0 = never
     model: str = ""  # pool / inner model; empty = the suite's model
+    mode: str = "exact"  # "fast": teacher targets of teacher_views augmented views per image, computed once
+    teacher_views: int = 10  # fast mode only: K views per source image in the teacher-target cache
+    precision: str = "fp32"  # "bf16": autocast the networks (kernel and solve stay fp32)
+    solver: str = "cholesky"  # "lu" = the official torch.linalg.solve; same math, about twice the work
+    channels_last: bool = True  # memory format of the teacher and the pool; same math
+    compile: bool = False  # torch.compile the teacher and the pool models' forward passes
 
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
         "outer_optimizer": ("adamw", "sgd"),
@@ -66,6 +72,9 @@ class KrrStSettings(MethodSettings):
         "pool_reset": ("paper", "official"),
         "real_augment": ("crop_flip", "normalize_only"),
         "xs_init": ("raw", "normalized"),
+        "mode": ("exact", "fast"),
+        "precision": ("fp32", "bf16"),
+        "solver": ("cholesky", "lu"),
     }
     NOT_IN_IDENTITY: ClassVar[tuple[str, ...]] = ("checkpoint_every",)
 

@@ -11,12 +11,21 @@ normalises.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 Stats = Sequence[float] | Tensor
+
+
+class CropFlip(NamedTuple):
+    """One draw of :class:`TrainAugment`'s randomness for a batch: offsets (n,) and flips (n,)."""
+
+    off_y: Tensor
+    off_x: Tensor
+    flipped: Tensor
 
 
 def to_float(x: Tensor) -> Tensor:
@@ -95,20 +104,42 @@ class TrainAugment(_Normalizer):
 
     def crop_and_flip(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """The geometric part alone, in the input's dtype (uint8 stays uint8: 4x less to move)."""
+        if x.dim() != 4:
+            raise ValueError(f"crop_and_flip expects an (N, C, H, W) batch, got shape {tuple(x.shape)}")
+        return self.apply_crop_flip(x, self.draw_crop_flip(x.shape[0], generator, x.device))
+
+    def draw_crop_flip(self, n: int, generator: torch.Generator | None = None,
+                       device: torch.device | str = "cpu") -> CropFlip:
+        """The random part alone: per-image crop offsets in [0, 2 * padding] and flip coins.
+
+        Kept apart from :meth:`apply_crop_flip` so a view can be stored as three small integers
+        and re-created exactly later (KRR-ST's teacher-target cache does this).
+        """
+        span = 2 * self.crop_padding + 1
+        off_y = torch.randint(0, span, (n,), generator=generator, device=device)
+        off_x = torch.randint(0, span, (n,), generator=generator, device=device)
+        if self.flip:
+            flipped = torch.rand(n, generator=generator, device=device) < 0.5
+        else:
+            flipped = torch.zeros(n, dtype=torch.bool, device=device)
+        return CropFlip(off_y, off_x, flipped)
+
+    def apply_crop_flip(self, x: Tensor, params: CropFlip) -> Tensor:
+        """Crops and flips each image of ``x`` as ``params`` say, with one ``gather`` for the batch."""
         n, c, h, w = x.shape
         device = x.device
         p = self.crop_padding
-        span = 2 * p + 1
-        off_y = torch.randint(0, span, (n,), generator=generator, device=device)
-        off_x = torch.randint(0, span, (n,), generator=generator, device=device)
+        off_y, off_x, flipped = (t.to(device) for t in params)
         cols = torch.arange(w, device=device).expand(n, w)
-        if self.flip:
-            flipped = torch.rand(n, generator=generator, device=device) < 0.5
-            cols = torch.where(flipped[:, None], cols.flip(1), cols)
-        rows = off_y[:, None] + torch.arange(h, device=device)  # (n, h) rows of the padded image
-        cols = off_x[:, None] + cols  # (n, w) columns of the padded image
+        cols = torch.where(flipped[:, None], cols.flip(1), cols)
+        rows = off_y[:, None].long() + torch.arange(h, device=device)  # (n, h) rows of the padded image
+        cols = off_x[:, None].long() + cols  # (n, w) columns of the padded image
         padded = F.pad(x, (p, p, p, p)) if p > 0 else x
         width = w + 2 * p
         # One gather over the flattened padded image: pixel (i, j) of crop k is padded[k, :, rows, cols].
         flat_idx = (rows[:, :, None] * width + cols[:, None, :]).view(n, 1, h * w).expand(n, c, h * w)
         return padded.reshape(n, c, -1).gather(2, flat_idx).view(n, c, h, w)
+
+    def normalize_(self, x: Tensor) -> Tensor:
+        """uint8 or float crops -> normalised float32 (a new tensor for uint8, in place for float)."""
+        return self.apply_(to_float(x))

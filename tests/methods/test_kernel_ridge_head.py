@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from kdss_bench.methods.kernel_ridge_head import append_ones, kernel_ridge_predict, ridge_lambda
+import pytest
+
+from kdss_bench.methods.kernel_ridge_head import kernel_ridge_predict, ridge_lambda, solve_spd
 
 
 def primal_ridge_prediction(f_real: np.ndarray, f_syn: np.ndarray, y_syn: np.ndarray, lam: float) -> np.ndarray:
@@ -56,6 +58,34 @@ def test_gradients_match_finite_differences():
                                     (f_syn, y_syn))
 
 
-def test_append_ones_adds_a_bias_column():
-    out = append_ones(torch.zeros(2, 3))
-    assert out.shape == (2, 4) and torch.equal(out[:, -1], torch.ones(2))
+@pytest.mark.parametrize("solver", ["cholesky", "lu"])
+def test_both_solvers_give_the_primal_solution(solver):
+    rng = np.random.default_rng(1)
+    f_syn, f_real, y_syn = rng.normal(size=(10, 40)), rng.normal(size=(6, 40)), rng.normal(size=(10, 4))
+    phi = np.hstack([f_syn, np.ones((10, 1))])
+    expected = primal_ridge_prediction(f_real, f_syn, y_syn, 1e-3 * np.trace(phi @ phi.T))
+    got = kernel_ridge_predict(torch.from_numpy(f_real), torch.from_numpy(f_syn), torch.from_numpy(y_syn),
+                               ridge=1e-3, solver=solver)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-8, atol=1e-10)
+
+
+def test_cholesky_falls_back_to_lu_on_an_indefinite_matrix():
+    """fp32 rounding can make K_ss + lambda I numerically indefinite; the solve must still answer."""
+    matrix = torch.tensor([[1.0, 2.0], [2.0, 1.0]])  # symmetric, eigenvalues 3 and -1
+    rhs = torch.tensor([[1.0], [0.0]])
+    torch.testing.assert_close(solve_spd(matrix, rhs, "cholesky"), torch.linalg.solve(matrix, rhs))
+
+
+def test_unknown_solver_is_refused():
+    with pytest.raises(ValueError, match="solver"):
+        solve_spd(torch.eye(2), torch.ones(2, 1), "qr")
+
+
+def test_kernel_runs_in_fp32_under_bf16_autocast():
+    torch.manual_seed(0)
+    f_syn, f_real, y_syn = torch.randn(8, 16), torch.randn(5, 16), torch.randn(8, 3)
+    expected = kernel_ridge_predict(f_real, f_syn, y_syn)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = kernel_ridge_predict(f_real.bfloat16(), f_syn.bfloat16(), y_syn)
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got, expected, rtol=0.1, atol=0.1)  # only the bf16 inputs differ

@@ -93,8 +93,9 @@ def test_official_pool_reset_mode_runs_and_counts_reinitialisations(digits, teac
     assert run.pool.reinitialisations >= 6, "with T=2 the stuck counter re-initialises on most draws"
 
 
-def test_interrupted_run_resumes_to_the_same_result(digits, teacher, tmp_path):
-    settings = dataclasses.replace(TINY, outer_steps=6, checkpoint_every=3)
+@pytest.mark.parametrize("mode", ["exact", "fast"])
+def test_interrupted_run_resumes_to_the_same_result(digits, teacher, tmp_path, mode):
+    settings = dataclasses.replace(TINY, outer_steps=6, checkpoint_every=3, mode=mode, teacher_views=2)
     straight = KrrSt().distill(make_ctx(digits, teacher, settings, work_dir=tmp_path / "a"))
 
     work = tmp_path / "b"
@@ -110,3 +111,43 @@ def test_interrupted_run_resumes_to_the_same_result(digits, teacher, tmp_path):
     torch.testing.assert_close(resumed.images, straight.images)
     torch.testing.assert_close(resumed.targets, straight.targets)
     assert not (work / CHECKPOINT_FILE).exists(), "the checkpoint is removed once the set is complete"
+
+
+def test_fast_mode_reads_targets_from_the_cache_and_still_learns(digits, teacher):
+    settings = dataclasses.replace(TINY, outer_steps=40, lr=3e-2, online_iterations=1000, real_batch=64,
+                                   mode="fast", teacher_views=3)
+    run = KrrStRun(make_ctx(digits, teacher, settings), settings)
+    run.pool.warm_start(run.x_syn, run.y_syn)
+    x_real, y_real = run.real_batch_and_targets()
+    torch.testing.assert_close(y_real, teacher(x_real), rtol=2e-3, atol=2e-3)
+    assert run.target_cache.targets.shape == (digits.x_train.shape[0], 3, 16)
+    losses = [run.outer_step() for _ in range(40)]
+    assert sum(losses[-8:]) / 8 < 0.8 * sum(losses[:8]) / 8
+
+
+def test_fast_mode_manifest_names_the_mode_and_cache_size(digits, teacher):
+    settings = dataclasses.replace(TINY, mode="fast", teacher_views=2)
+    manifest = KrrSt().distill(make_ctx(digits, teacher, settings)).manifest
+    assert manifest["mode"] == "fast" and manifest["teacher_target_cache_mb"] >= 0
+
+
+def test_bf16_precision_keeps_the_loss_close_to_fp32(digits, teacher):
+    losses = {}
+    for precision in ("fp32", "bf16"):
+        settings = dataclasses.replace(TINY, precision=precision)
+        run = KrrStRun(make_ctx(digits, teacher, settings), settings)
+        losses[precision] = run.outer_step()
+        assert torch.isfinite(run.x_syn.grad).all() and run.x_syn.dtype == torch.float32
+    assert losses["bf16"] == pytest.approx(losses["fp32"], rel=0.1)
+
+
+@pytest.mark.parametrize(("change", "fragment"), [
+    ({"teacher_views": 0}, "teacher_views"),
+    ({"mode": "fast", "real_augment": "normalize_only"}, "normalize_only"),
+])
+def test_inconsistent_speed_settings_are_clear_errors(digits, teacher, change, fragment):
+    from kdss_bench.errors import ConfigError
+
+    settings = dataclasses.replace(TINY, **change)
+    with pytest.raises(ConfigError, match=fragment):
+        KrrStRun(make_ctx(digits, teacher, settings), settings)
