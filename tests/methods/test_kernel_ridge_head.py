@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
-
 import pytest
+import torch
 
 from kdss_bench.methods.kernel_ridge_head import kernel_ridge_predict, ridge_lambda, solve_spd
 
