@@ -7,7 +7,6 @@ Errors caused by input print one line on stderr and exit with status 2; never a 
 from __future__ import annotations
 
 import contextlib
-import functools
 import signal
 import sys
 import threading
@@ -17,6 +16,8 @@ from typing import Annotated
 
 import typer
 
+from kdss_bench.cli_errors import fail as _fail
+from kdss_bench.cli_errors import user_errors
 from kdss_bench.errors import KdssError
 
 app = typer.Typer(
@@ -55,24 +56,6 @@ class Listing(str, Enum):
     methods = "methods"
     datasets = "datasets"
     models = "models"
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def user_errors(command):
-    """Turn KdssError into one line on stderr and exit status 2."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except KdssError as exc:
-            raise _fail(str(exc)) from None
-
-    return wrapper
 
 
 @app.command()
@@ -285,6 +268,15 @@ def dash(
     from kdss_bench.tui.app import DashboardApp  # textual is imported only here: the other commands stay instant
 
     DashboardApp(results, suite_path=suite).run()
+
+
+def _add_bench() -> None:
+    from kdss_bench.bench_cli import bench_app
+
+    app.add_typer(bench_app, name="bench")
+
+
+_add_bench()
 
 
 def main() -> None:  # pragma: no cover - for `python -m kdss_bench`

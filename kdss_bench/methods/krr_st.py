@@ -172,7 +172,7 @@ class KrrStRun:
             x_real = self.real_batch()
             if self.settings.channels_last:
                 x_real = x_real.contiguous(memory_format=torch.channels_last)
-            with torch.inference_mode():
+            with torch.inference_mode(), self.precision():
                 y_real = self.teacher(x_real).float()
             y_real = y_real.clone()  # an ordinary tensor: autograd may save it for the loss's backward
         if self.settings.channels_last:

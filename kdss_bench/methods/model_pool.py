@@ -54,7 +54,8 @@ class ModelPool:
             return torch.optim.SGD(model.parameters(), lr=self.lr, momentum=0.9, weight_decay=self.weight_decay)
         return torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
 
-    def _train_step(self, idx: int, x_syn: torch.Tensor, y_syn: torch.Tensor) -> float:
+    def online_step(self, idx: int, x_syn: torch.Tensor, y_syn: torch.Tensor) -> float:
+        """One full-batch training step of model ``idx`` on (X_s, Y_s); returns its loss."""
         model, optimizer = self.models[idx], self.optimizers[idx]
         model.train()
         optimizer.zero_grad(set_to_none=True)
@@ -72,7 +73,7 @@ class ModelPool:
         steps = [int(self.rng.integers(1, self.online_iterations)) for _ in range(self.size)]
         for idx, count in enumerate(steps):
             for _ in range(count):
-                self._train_step(idx, x_syn, y_syn)
+                self.online_step(idx, x_syn, y_syn)
             self.iterations[idx] = count
             if on_model is not None:
                 on_model(idx, count)
@@ -88,7 +89,7 @@ class ModelPool:
                 self.iterations[idx] = 0
             return True
         self.iterations[idx] += 1
-        self._train_step(idx, x_syn.detach(), y_syn.detach())
+        self.online_step(idx, x_syn.detach(), y_syn.detach())
         return False
 
     def state_dict(self) -> dict:

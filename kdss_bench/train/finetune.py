@@ -102,6 +102,38 @@ def finetune(
     return finetune_model(model, target, recipe, seed=seed, device=device, emit=emit)
 
 
+class FinetuneSteps:
+    """The training state of one fine-tuning run (data on the device, stream, augmentation, SGD,
+    cosine schedule) and its step; shared by :func:`finetune_model` and the step benchmark."""
+
+    def __init__(self, model: nn.Module, target: ImageSet, recipe: FinetuneRecipe, *, seed: int,
+                 device: torch.device) -> None:
+        self.model = model.to(device)
+        x_train, y_train = target.x_train.to(device), target.y_train.to(device)
+        self.stream = ShuffledBatchStream((x_train, y_train), recipe.batch_size, seed=derive_seed(seed, "batches"))
+        self.augment = TrainAugment(target.mean, target.std)
+        self.augment_generator = device_generator(seed, "augment", device)
+        self.optimizer = torch.optim.SGD(
+            model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
+        )
+        # T_max=0 would divide by zero; with no iterations the schedule is never stepped anyway.
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=max(1, recipe.iterations))
+        model.train()
+
+    def step(self) -> tuple[torch.Tensor, float, int]:
+        """One SGD step on the next augmented batch: (loss, the learning rate it used, batch size)."""
+        xb, yb = next(self.stream)
+        with torch.no_grad():
+            xb = self.augment(xb, generator=self.augment_generator)
+        loss = F.cross_entropy(self.model(xb), yb)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.scheduler.step()
+        return loss, lr, int(yb.shape[0])
+
+
 def finetune_model(
     model: nn.Module,
     target: ImageSet,
@@ -116,34 +148,14 @@ def finetune_model(
     Split from :func:`finetune` so callers (and tests) can build or inspect the model first.
     """
     device = torch.device(device)
-    model.to(device)
-    x_train = target.x_train.to(device)
-    y_train = target.y_train.to(device)
-    stream = ShuffledBatchStream((x_train, y_train), recipe.batch_size, seed=derive_seed(seed, "batches"))
-    augment = TrainAugment(target.mean, target.std)
-    aug_gen = device_generator(seed, "augment", device)
-    opt = torch.optim.SGD(
-        model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
-    )
-    # T_max=0 would divide by zero; with no iterations the schedule is never stepped anyway.
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, recipe.iterations))
+    steps = FinetuneSteps(model, target, recipe, seed=seed, device=device)
     reporter = LossReporter(emit, total=recipe.iterations, every=10)
-
-    model.train()
     images = 0
     synchronize(device)
     started = time.perf_counter()
     for step in range(1, recipe.iterations + 1):
-        xb, yb = next(stream)
-        with torch.no_grad():
-            xb = augment(xb, generator=aug_gen)
-        loss = F.cross_entropy(model(xb), yb)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        lr = opt.param_groups[0]["lr"]  # the rate this step used
-        sched.step()
-        images += yb.shape[0]
+        loss, lr, count = steps.step()
+        images += count
         reporter.record(step, loss, lr=lr)
     synchronize(device)
     elapsed = time.perf_counter() - started

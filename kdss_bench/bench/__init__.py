@@ -1,0 +1,1 @@
+"""Speed benchmarks of the hot paths (``kdss-bench bench``): each prints figures, none gates on absolute times."""

@@ -1,0 +1,188 @@
+"""``kdss-bench bench``: speed benchmarks that print figures (a table, or JSON for scripts).
+
+Kept out of ``cli.py`` so the main command file stays a list of thin commands; torch is
+imported inside the commands so ``--help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from kdss_bench.cli_errors import user_errors
+from kdss_bench.errors import KdssError
+
+
+class Device(str, Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Mode(str, Enum):
+    exact = "exact"
+    fast = "fast"
+
+
+class Precision(str, Enum):
+    fp32 = "fp32"
+    bf16 = "bf16"
+
+
+bench_app = typer.Typer(help="Time the hot paths of distillation and evaluation; prints figures, gates nothing.",
+                        invoke_without_command=True, no_args_is_help=False)
+
+ThreadsOption = Annotated[int, typer.Option("--threads", help="CPU threads for torch (0: torch's default).")]
+DeviceOption = Annotated[Device, typer.Option("--device", help="Where to run.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
+OUTER_STEPS_CIFAR100 = 160_000
+
+
+def _prepare(device: Device, threads: int):
+    import torch
+
+    if threads < 0:
+        raise KdssError(f"--threads {threads}: must be >= 0 (0 keeps torch's default)")
+    if threads:
+        torch.set_num_threads(threads)
+    if device is Device.cuda and not torch.cuda.is_available():
+        raise KdssError("--device cuda: no CUDA device is visible here; use --device cpu")
+    return torch.device(device.value)
+
+
+@bench_app.callback()
+@user_errors
+def hot_paths(
+    ctx: typer.Context,
+    m: Annotated[int, typer.Option("--m", help="Synthetic images (official CIFAR-100: 1000).")] = 1000,
+    n: Annotated[int, typer.Option("--n", help="Real batch (official: 1024).")] = 1024,
+    repeats: Annotated[int, typer.Option("--repeats", help="Timed calls per case (the median is shown).")] = 5,
+    threads: ThreadsOption = 0,
+    device: DeviceOption = Device.cpu,
+    as_json: JsonOption = False,
+) -> None:
+    """Without a subcommand: a table of every hot path (outer step, pool update, teacher, augmentation,
+    KRR solve at m = 1000 and 2000, a fine-tuning step, a pre-training epoch)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if m < 1 or n < 1 or repeats < 1:
+        raise KdssError("--m, --n and --repeats must be positive")
+    torch_device = _prepare(device, threads)
+    from kdss_bench.bench.hot_paths import HotPathSizes, run_hot_paths
+
+    sizes = HotPathSizes(m=m, n=n, source_images=max(2 * n, m))
+    if as_json:
+        rows = run_hot_paths(sizes, repeats=repeats, device=torch_device)
+        typer.echo(json.dumps({"rows": rows, "device": _device_name(torch_device)}, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"kdss-bench hot paths on {_device_name(torch_device)} (median of {repeats})")
+    for column, justify in (("path", "left"), ("size", "left"), ("median", "right"), ("min", "right"),
+                            ("items/s", "right")):
+        table.add_column(column, justify=justify)
+
+    def add(row: dict) -> None:
+        table.add_row(row["path"], row["size"], _seconds(row["median_s"]), _seconds(row["min_s"]),
+                      f"{row['items_per_s']:,.0f}")
+
+    with console.status("timing the hot paths (building the cases first)"):
+        run_hot_paths(sizes, repeats=repeats, device=torch_device, on_row=add)
+    console.print(table)
+
+
+@bench_app.command("krr-step")
+@user_errors
+def krr_step(
+    m: Annotated[int, typer.Option("--m", help="Synthetic images.")] = 1000,
+    n: Annotated[int, typer.Option("--n", help="Real batch.")] = 1024,
+    steps: Annotated[int, typer.Option("--steps", help="Timed outer steps.")] = 10,
+    warmup: Annotated[int, typer.Option("--warmup", help="Untimed steps first.")] = 2,
+    threads: ThreadsOption = 0,
+    device: DeviceOption = Device.cpu,
+    mode: Annotated[Mode, typer.Option("--mode", help="exact: the official math; fast: teacher-target cache.")]
+    = Mode.exact,
+    precision: Annotated[Precision, typer.Option("--precision", help="bf16 autocasts the networks.")] = Precision.fp32,
+    model: Annotated[str, typer.Option("--model", help="Pool model.")] = "convnet_128_256_512_bn",
+    teacher_views: Annotated[int, typer.Option("--teacher-views", help="Fast mode: views per image.")] = 10,
+    source_images: Annotated[int, typer.Option("--source-images", help="Random source set size.")] = 5000,
+    compile_models: Annotated[bool, typer.Option("--compile", help="torch.compile teacher and pool.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Time the KRR-ST outer step including the pool update (official configuration unless told otherwise)."""
+    for name, value in (("--m", m), ("--n", n), ("--steps", steps), ("--teacher-views", teacher_views)):
+        if value < 1:
+            raise KdssError(f"{name} {value}: must be >= 1")
+    if warmup < 0:
+        raise KdssError(f"--warmup {warmup}: must be >= 0")
+    torch_device = _prepare(device, threads)
+    from kdss_bench.bench.krr_step import KrrStepConfig, bench_krr_step
+    from kdss_bench.models.registry import check_model_name
+
+    check_model_name(model)
+    config = KrrStepConfig(m=m, n=n, mode=mode.value, precision=precision.value, model=model,
+                           teacher_views=teacher_views, source_images=max(source_images, m), compile=compile_models)
+    try:
+        result = bench_krr_step(config, steps=steps, warmup=warmup, device=torch_device)
+    except ValueError as error:
+        raise KdssError(f"bench krr-step: {error}") from error
+    result["projected_cifar100_s"] = result["median_s"] * OUTER_STEPS_CIFAR100 + result.get("cache_build_s", 0.0)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    typer.echo(f"KRR-ST outer step ({mode.value}, {precision.value}), m={m} n={n}, {model} pool, "
+               f"{config.teacher} teacher, on {result['device']}")
+    typer.echo(f"  median {_seconds(result['median_s'])}/step over {steps} steps "
+               f"(min {_seconds(result['min_s'])}, max {_seconds(result['max_s'])})")
+    if "cache_build_s" in result:
+        typer.echo(f"  teacher-target cache ({teacher_views} views x {config.source_images} images): "
+                   f"{_seconds(result['cache_build_s'])} once")
+    hours = result["projected_cifar100_s"] / 3600
+    typer.echo(f"  projected {OUTER_STEPS_CIFAR100:,} steps (CIFAR-100 distillation): {hours:.1f} h")
+
+
+@bench_app.command("finetune")
+@user_errors
+def finetune_throughput(
+    seeds: Annotated[int, typer.Option("--seeds", help="Seeds trained together.")] = 3,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 256,
+    iterations: Annotated[int, typer.Option("--iterations", help="Timed steps per side.")] = 5,
+    model: Annotated[str, typer.Option("--model")] = "convnet_128_256_512_bn",
+    resolution: Annotated[int, typer.Option("--resolution")] = 32,
+    threads: ThreadsOption = 0,
+    device: DeviceOption = Device.cpu,
+    as_json: JsonOption = False,
+) -> None:
+    """Fine-tuning images/s: S seeds one after another vs as one batched model (torch.func)."""
+    if seeds < 1 or batch_size < 1 or iterations < 1 or resolution < 1:
+        raise KdssError("--seeds, --batch-size, --iterations and --resolution must be positive")
+    torch_device = _prepare(device, threads)
+    from kdss_bench.models.registry import check_model_name
+    from kdss_bench.train.finetune_batched import batched_finetune_throughput
+
+    check_model_name(model)
+    result = batched_finetune_throughput(model, seeds=list(range(seeds)), batch_size=batch_size,
+                                         iterations=iterations, resolution=resolution, num_classes=10,
+                                         device=torch_device)
+    result["device"] = _device_name(torch_device)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    typer.echo(f"fine-tuning {model} at {resolution} px, batch {batch_size}, {seeds} seeds, on {result['device']}")
+    typer.echo(f"  one after another: {result['sequential_images_per_s']:,.0f} images/s")
+    typer.echo(f"  batched (torch.func): {result['batched_images_per_s']:,.0f} images/s "
+               f"({result['speedup']:.2f}x)")
+
+
+def _device_name(device) -> str:
+    from kdss_bench.bench.krr_step import describe_device
+
+    return describe_device(device)
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
