@@ -108,13 +108,16 @@ def krr_step(
     = Mode.exact,
     precision: Annotated[Precision, typer.Option("--precision", help="bf16 autocasts the networks.")] = Precision.fp32,
     model: Annotated[str, typer.Option("--model", help="Pool model.")] = "convnet_128_256_512_bn",
+    teacher: Annotated[str, typer.Option("--teacher", help="Teacher arch (random weights).")] = "resnet18",
+    resolution: Annotated[int, typer.Option("--resolution", help="Image size in pixels.")] = 32,
     teacher_views: Annotated[int, typer.Option("--teacher-views", help="Fast mode: views per image.")] = 10,
     source_images: Annotated[int, typer.Option("--source-images", help="Random source set size.")] = 5000,
     compile_models: Annotated[bool, typer.Option("--compile", help="torch.compile teacher and pool.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Time the KRR-ST outer step including the pool update (official configuration unless told otherwise)."""
-    for name, value in (("--m", m), ("--n", n), ("--steps", steps), ("--teacher-views", teacher_views)):
+    for name, value in (("--m", m), ("--n", n), ("--steps", steps), ("--teacher-views", teacher_views),
+                        ("--resolution", resolution)):
         if value < 1:
             raise KdssError(f"{name} {value}: must be >= 1")
     if warmup < 0:
@@ -124,8 +127,10 @@ def krr_step(
     from kdss_bench.models.registry import check_model_name
 
     check_model_name(model)
-    config = KrrStepConfig(m=m, n=n, mode=mode.value, precision=precision.value, model=model,
-                           teacher_views=teacher_views, source_images=max(source_images, m), compile=compile_models)
+    check_model_name(teacher)
+    config = KrrStepConfig(m=m, n=n, mode=mode.value, precision=precision.value, model=model, teacher=teacher,
+                           resolution=resolution, teacher_views=teacher_views,
+                           source_images=max(source_images, m), compile=compile_models)
     try:
         result = bench_krr_step(config, steps=steps, warmup=warmup, device=torch_device)
     except ValueError as error:

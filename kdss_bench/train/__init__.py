@@ -2,6 +2,7 @@
 the linear probe, and the batched on-device augmentation and minibatch stream they share.
 
 Modules: ``augment``, ``dsa_augment``, ``batch_stream``, ``pretrain``, ``pretrain_classifier``,
-``pretrain_label_regression``, ``warmup_cosine``, ``transfer``, ``finetune``, ``linear_probe``,
+``pretrain_label_regression``, ``warmup_cosine``, ``transfer``, ``finetune``, ``finetune_batched`` (several seeds as one
+batched model), ``linear_probe``,
 ``evaluate``, ``seeding``, ``progress``. Import from them directly.
 """
