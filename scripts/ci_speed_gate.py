@@ -31,8 +31,11 @@ from kdss_bench.bench.krr_step import KrrStepConfig, build_krr_run  # noqa: E402
 from kdss_bench.models.registry import build_model  # noqa: E402
 from kdss_bench.train.augment import TrainAugment  # noqa: E402
 
-FLOORS = {"exact": 1.2, "fast": 2.0}
-"""Measured on the 2-core CI machine kind: about 1.4x (exact) and 2.7x (fast, fp32) at these sizes."""
+FLOORS = {"exact": 1.1, "fast": 2.0}
+"""Measured on the 2-core CI machine kind: 1.3x (exact) and 2.7x (fast, fp32) against this reference
+(which shares the package's models, so it is faster than the official code: 1.4x and 2.9x there).
+The floors sit below the measured ratios by more than the run-to-run spread (about 0.1x) and above
+what losing a speed-up would leave (dropping channels-last and the folded teacher gives about 1.0x)."""
 
 
 def main() -> int:

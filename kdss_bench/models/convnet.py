@@ -36,7 +36,7 @@ class ConvBlock(nn.Module):
         self.block = nn.Sequential(
             nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=1, padding=1),
             _norm_layer(norm, out_channels),
-            nn.ReLU(inplace=False),
+            nn.ReLU(inplace=True),  # official: inplace=False; same values, one activation copy less
             nn.AvgPool2d(kernel_size=2, stride=2),
         )
 
