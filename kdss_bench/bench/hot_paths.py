@@ -70,7 +70,7 @@ def hot_path_cases(sizes: HotPathSizes, device: torch.device) -> list[Case]:
     ]
     for m in sizes.solve_m:
         for solver in ("cholesky", "lu"):
-            cases.append(Case(f"KRR solve + backward, {solver}", f"m={m} p={sizes.feature_dim}",
+            cases.append(Case(f"KRR head + backward, {solver}", f"m={m} p={sizes.feature_dim}",
                               _krr_solve(m, sizes, solver, device), m))
     cases.append(_finetune_case(sizes, device))
     cases.append(_pretrain_case(sizes, x_syn, y_syn, device))

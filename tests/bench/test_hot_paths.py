@@ -20,7 +20,7 @@ def cases():
 def test_the_table_covers_every_hot_path_the_issue_names(cases):
     names = " | ".join(cases)
     for path in ("outer step, exact", "outer step, fast", "pool update", "teacher forward", "augmentation batch",
-                 "KRR solve + backward, cholesky m=32", "KRR solve + backward, lu m=64", "fine-tuning step",
+                 "KRR head + backward, cholesky m=32", "KRR head + backward, lu m=64", "fine-tuning step",
                  "pre-training epoch"):
         assert path in names
 
@@ -28,7 +28,7 @@ def test_the_table_covers_every_hot_path_the_issue_names(cases):
 @pytest.mark.parametrize("name", [
     "outer step, exact m=8 n=16", "outer step, fast m=8 n=16", "pool update (one online step) m=8",
     "teacher forward n=16 convnet_8_16_bn", "augmentation batch n=16",
-    "KRR solve + backward, cholesky m=64 p=64", "KRR solve + backward, lu m=64 p=64",
+    "KRR head + backward, cholesky m=64 p=64", "KRR head + backward, lu m=64 p=64",
     "fine-tuning step batch=8 convnet_8_16_bn", "pre-training epoch m=8 batch=256 convnet_8_16_bn",
 ])
 def test_hot_path(benchmark, cases, name):
