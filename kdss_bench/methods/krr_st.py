@@ -127,7 +127,7 @@ class KrrStRun:
         self.augment_generator = device_generator(ctx.seed, "real_augment", device)
         self.teacher = inference_teacher(ctx.teacher, channels_last=settings.channels_last)
         if settings.compile:
-            self.teacher = torch.compile(self.teacher)
+            self.teacher = torch.compile(self.teacher, options={"freezing": True})
         self.target_cache: TeacherTargetCache | None = None
         """Fast mode's teacher targets; built by :meth:`build_target_cache` (the first step at the latest)."""
         self.checkpoint = RunCheckpoint(ctx.work_dir, CHECKPOINT_FILE)
@@ -139,7 +139,7 @@ class KrrStRun:
         model = build_model(self.ctx.model, in_shape=self.in_shape, num_outputs=self.feature_dim).to(self.ctx.device)
         if self.settings.channels_last:
             model = model.to(memory_format=torch.channels_last)
-        if self.settings.compile:
+        if self.settings.compile and self.ctx.device.type == "cuda":
             model.embed = torch.compile(model.embed)
             model.forward = torch.compile(model.forward)
         return model

@@ -64,7 +64,7 @@ class KrrStSettings(MethodSettings):
     precision: str = "fp32"  # "bf16": autocast the networks (kernel and solve stay fp32)
     solver: str = "cholesky"  # "lu" = the official torch.linalg.solve; same math, about twice the work
     channels_last: bool = True  # memory format of the teacher and the pool; same math
-    compile: bool = False  # torch.compile the teacher and the pool models' forward passes
+    compile: bool = False  # torch.compile the frozen teacher (with freezing); on CUDA also the pool models
 
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
         "outer_optimizer": ("adamw", "sgd"),

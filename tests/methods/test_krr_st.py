@@ -151,3 +151,14 @@ def test_inconsistent_speed_settings_are_clear_errors(digits, teacher, change, f
     settings = dataclasses.replace(TINY, **change)
     with pytest.raises(ConfigError, match=fragment):
         KrrStRun(make_ctx(digits, teacher, settings), settings)
+
+
+@pytest.mark.slow
+def test_compiled_teacher_gives_the_same_step(digits, teacher):
+    """compile: true runs the frozen teacher through inductor (with freezing); same targets, same loss."""
+    losses = {}
+    for compiled in (False, True):
+        settings = dataclasses.replace(TINY, compile=compiled)
+        run = KrrStRun(make_ctx(digits, teacher, settings), settings)
+        losses[compiled] = run.outer_step()
+    assert losses[True] == pytest.approx(losses[False], rel=1e-3)
