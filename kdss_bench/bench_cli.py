@@ -166,8 +166,8 @@ def finetune_throughput(
     if seeds < 1 or batch_size < 1 or iterations < 1 or resolution < 1:
         raise KdssError("--seeds, --batch-size, --iterations and --resolution must be positive")
     torch_device = _prepare(device, threads)
+    from kdss_bench.bench.finetune_throughput import batched_finetune_throughput
     from kdss_bench.models.registry import check_model_name
-    from kdss_bench.train.finetune_batched import batched_finetune_throughput
 
     check_model_name(model)
     result = batched_finetune_throughput(model, seeds=list(range(seeds)), batch_size=batch_size,

@@ -52,12 +52,17 @@ class KrrStepConfig:
                              channels_last=self.channels_last, solver=self.solver, compile=self.compile)
 
 
-def random_source(images: int, resolution: int, seed: int = 0) -> ImageSet:
-    """Uniform random uint8 images: the step's cost does not depend on what they show."""
+def random_source(images: int, resolution: int, seed: int = 0, num_classes: int = 1) -> ImageSet:
+    """Uniform random uint8 images, labels cycling over the classes; one test image per class.
+
+    Costs of distillation and training do not depend on what the images show.
+    """
     generator = torch.Generator().manual_seed(seed)
     x = torch.randint(0, 256, (images, 3, resolution, resolution), dtype=torch.uint8, generator=generator)
-    y = torch.zeros(images, dtype=torch.long)
-    return ImageSet("random", x, y, x[:1], y[:1], ("all",), CIFAR_MEAN, CIFAR_STD)
+    y = torch.arange(images) % num_classes
+    x_test = torch.randint(0, 256, (num_classes, 3, resolution, resolution), dtype=torch.uint8, generator=generator)
+    classes = tuple(f"class{i}" for i in range(num_classes))
+    return ImageSet("random", x, y, x_test, torch.arange(num_classes), classes, CIFAR_MEAN, CIFAR_STD)
 
 
 def random_teacher(arch: str, resolution: int, device: torch.device) -> torch.nn.Module:

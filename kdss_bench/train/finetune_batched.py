@@ -32,7 +32,7 @@ from torch.func import functional_call, stack_module_state
 from kdss_bench.train.augment import TrainAugment
 from kdss_bench.train.batch_stream import ShuffledBatchStream
 from kdss_bench.train.evaluate import accuracy_and_loss
-from kdss_bench.train.finetune import EvalResult, FinetuneRecipe, finetune_model
+from kdss_bench.train.finetune import EvalResult, FinetuneRecipe
 from kdss_bench.train.progress import Emit, LossReporter, synchronize
 from kdss_bench.train.seeding import derive_seed, device_generator
 from kdss_bench.train.transfer import build_transfer_model
@@ -88,7 +88,7 @@ def finetune_models_batched(
     mean over seeds), then the S seeds' ``metric`` events one after another, in seed order.
     """
     device = torch.device(device)
-    run = _train_stacked(models, target, recipe, seeds=seeds, device=device, emit=emit)
+    run = train_stacked(models, target, recipe, seeds=seeds, device=device, emit=emit)
     images_per_s = run.images / run.elapsed if run.images and run.elapsed > 0 else 0.0
     results = []
     for model, train_loss in zip(models, run.train_losses, strict=True):
@@ -109,70 +109,8 @@ def finetune_models_batched(
     return results
 
 
-def batched_finetune_throughput(
-    model_name: str,
-    *,
-    seeds: Sequence[int],
-    batch_size: int,
-    iterations: int,
-    resolution: int,
-    num_classes: int,
-    device: torch.device | str,
-    warmup_iterations: int = 1,
-) -> dict:
-    """Training images/s of S seeds fine-tuned one after another vs as one batched model.
-
-    Runs on random images (nothing is downloaded) and times only the training loops, through
-    the real code paths: ``finetune_model`` per seed (its ``images_per_s`` excludes its
-    evaluation on a tiny test split) and the batched loop without evaluation. Each side first
-    runs ``warmup_iterations`` untimed steps so one-off costs (allocator, kernel selection) are
-    not counted. Both figures count every seed's images.
-    """
-    seeds = [int(s) for s in seeds]
-    if not seeds:
-        raise ValueError("batched_finetune_throughput needs at least one seed")
-    if iterations < 1:
-        raise ValueError(f"batched_finetune_throughput needs iterations >= 1, got {iterations}")
-    device = torch.device(device)
-    # Two full batches per pass: every timed batch has batch_size images.
-    target = _random_image_set(2 * batch_size, num_classes, resolution)
-    recipe = FinetuneRecipe(iterations=iterations, batch_size=batch_size)
-
-    def fresh_models() -> list[nn.Module]:
-        in_shape = (3, resolution, resolution)
-        return [
-            build_transfer_model(model_name, None, num_classes=num_classes, in_shape=in_shape, seed=s) for s in seeds
-        ]
-
-    if warmup_iterations > 0:
-        warm = FinetuneRecipe(iterations=warmup_iterations, batch_size=batch_size)
-        finetune_model(fresh_models()[0], target, warm, seed=seeds[0], device=device)
-        _train_stacked(fresh_models(), target, warm, seeds=seeds, device=device, emit=None)
-
-    sequential_images, sequential_s = 0, 0.0
-    for model, seed in zip(fresh_models(), seeds, strict=True):
-        result = finetune_model(model, target, recipe, seed=seed, device=device)
-        images = iterations * batch_size
-        sequential_images += images
-        sequential_s += images / result.images_per_s
-    run = _train_stacked(fresh_models(), target, recipe, seeds=seeds, device=device, emit=None)
-    sequential = sequential_images / sequential_s
-    batched = run.images / run.elapsed
-    return {
-        "model": model_name,
-        "device": str(device),
-        "seeds": len(seeds),
-        "batch_size": batch_size,
-        "iterations": iterations,
-        "resolution": resolution,
-        "sequential_images_per_s": sequential,
-        "batched_images_per_s": batched,
-        "speedup": batched / sequential,
-    }
-
-
 @dataclass(frozen=True)
-class _BatchedRun:
+class BatchedRun:
     train_losses: list[float]  # per seed, as LossReporter.last_mean would give each sequential run
     images: int  # all seeds' training images
     elapsed: float  # wall time of the training loop alone
@@ -233,7 +171,7 @@ def _describe(entry: tuple) -> str:
     return f"{kind} '{name}' of shape {rest[0]} and dtype {rest[1]}"
 
 
-def _train_stacked(
+def train_stacked(
     models: Sequence[nn.Module],
     target: ImageSet,
     recipe: FinetuneRecipe,
@@ -241,7 +179,7 @@ def _train_stacked(
     seeds: Sequence[int],
     device: torch.device,
     emit: Emit | None,
-) -> _BatchedRun:
+) -> BatchedRun:
     """The training loop of :func:`finetune_models_batched`; writes the trained weights back."""
     models, seeds = list(models), [int(s) for s in seeds]
     if not models:
@@ -304,17 +242,4 @@ def _train_stacked(
                 p.copy_(params[name][s])
             for name, b in model.named_buffers():
                 b.copy_(buffers[name][s])
-    return _BatchedRun(train_losses=windows.last_means, images=images, elapsed=elapsed)
-
-
-def _random_image_set(n_train: int, num_classes: int, resolution: int) -> ImageSet:
-    from kdss_bench.data.image_set import build_image_set
-
-    g = torch.Generator().manual_seed(0)
-    x_train = torch.randint(0, 256, (n_train, 3, resolution, resolution), generator=g, dtype=torch.uint8)
-    x_test = torch.randint(0, 256, (num_classes, 3, resolution, resolution), generator=g, dtype=torch.uint8)
-    classes = tuple(f"class{i}" for i in range(num_classes))
-    return build_image_set(
-        "random", x_train, torch.arange(n_train) % num_classes, x_test, torch.arange(num_classes), classes, resolution,
-        copy=False,
-    )
+    return BatchedRun(train_losses=windows.last_means, images=images, elapsed=elapsed)

@@ -8,11 +8,7 @@ import torch
 
 from kdss_bench.train.evaluate import accuracy_and_loss
 from kdss_bench.train.finetune import FinetuneRecipe, finetune, finetune_model
-from kdss_bench.train.finetune_batched import (
-    batched_finetune_throughput,
-    finetune_models_batched,
-    finetune_seeds,
-)
+from kdss_bench.train.finetune_batched import finetune_models_batched, finetune_seeds
 from kdss_bench.train.seeding import build_seeded_model
 from kdss_bench.train.transfer import build_transfer_model
 
@@ -121,19 +117,6 @@ def test_finetune_seeds_leaves_the_init_untouched(toy_set):
                    device="cpu")
     for key, value in init.state_dict().items():
         assert torch.equal(value, before[key]), key
-
-
-def test_throughput_helper_reports_both_loops():
-    report = batched_finetune_throughput(
-        "convnet_8_bn", seeds=[0, 1], batch_size=4, iterations=2, resolution=8, num_classes=3, device="cpu"
-    )
-    assert report["seeds"] == 2
-    for key in ("sequential_images_per_s", "batched_images_per_s", "speedup"):
-        assert report[key] > 0 and math.isfinite(report[key])
-    with pytest.raises(ValueError, match="iterations >= 1"):
-        batched_finetune_throughput(
-            "convnet_8_bn", seeds=[0], batch_size=4, iterations=0, resolution=8, num_classes=3, device="cpu"
-        )
 
 
 @pytest.mark.gpu
