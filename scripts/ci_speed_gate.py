@@ -18,7 +18,6 @@ import dataclasses
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,6 +27,7 @@ import torch  # noqa: E402
 from reference_krr_step import ReferenceKrrStep  # noqa: E402
 
 from kdss_bench.bench.krr_step import KrrStepConfig, build_krr_run  # noqa: E402
+from kdss_bench.bench.timing import time_round_robin  # noqa: E402
 from kdss_bench.models.registry import build_model  # noqa: E402
 from kdss_bench.train.augment import TrainAugment  # noqa: E402
 
@@ -56,13 +56,7 @@ def main() -> int:
         exact.ctx.teacher, exact.x_syn, exact.y_syn, exact.ctx.source.x_train,
         TrainAugment(exact.ctx.source.mean, exact.ctx.source.std), real_batch=args.n)
     steps = {"reference": reference.step, "exact": exact.outer_step, "fast": fast.outer_step}
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for round_ in range(args.rounds + 1):  # round 0 warms up
-        for name, step in steps.items():
-            started = time.perf_counter()
-            step()
-            if round_:
-                times[name].append(time.perf_counter() - started)
+    times = time_round_robin(steps, rounds=args.rounds, warmup_rounds=1)
     medians = {name: statistics.median(values) for name, values in times.items()}
     ratios = {name: medians["reference"] / medians[name] for name in FLOORS}
     failed = [name for name in FLOORS if ratios[name] < FLOORS[name]]

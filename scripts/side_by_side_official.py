@@ -22,7 +22,6 @@ import importlib
 import json
 import statistics
 import sys
-import time
 import warnings
 
 
@@ -43,6 +42,7 @@ def main() -> None:
     from torch.utils.data import DataLoader, TensorDataset
 
     from kdss_bench.bench.krr_step import KrrStepConfig, build_krr_run
+    from kdss_bench.bench.timing import time_round_robin
 
     get_aug = importlib.import_module("data.augmentation").get_aug
     official_pool = importlib.import_module("model_pool").ModelPool
@@ -84,13 +84,7 @@ def main() -> None:
         official_step(options, device, teacher, pool, outer_optimizer, batches, augment, x_syn, y_syn)
 
     steps = {"official": official, **{name: run.outer_step for name, run in ours.items()}}
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for round_ in range(args.rounds + 1):  # round 0 warms up
-        for name, step in steps.items():
-            started = time.perf_counter()
-            step()
-            if round_:
-                times[name].append(time.perf_counter() - started)
+    times = time_round_robin(steps, rounds=args.rounds, warmup_rounds=1)
     medians = {name: statistics.median(values) for name, values in times.items()}
     print(json.dumps({
         "m": args.m, "n": args.n, "threads": args.threads, "rounds": args.rounds, "median_s": medians,

@@ -8,11 +8,7 @@ from collections.abc import Callable
 
 import torch
 
-
-def synchronize(device: torch.device) -> None:
-    """Waits for queued GPU work so a timer measures it, not just its launch."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+from kdss_bench.train.progress import synchronize
 
 
 def time_calls(fn: Callable[[], object], *, repeats: int, warmup: int, device: torch.device) -> list[float]:
@@ -34,3 +30,25 @@ def time_calls(fn: Callable[[], object], *, repeats: int, warmup: int, device: t
 def summary(times: list[float]) -> dict[str, float]:
     """Median (what is reported), min and max of a list of seconds."""
     return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times)}
+
+
+def time_round_robin(calls: dict[str, Callable[[], object]], *, rounds: int, warmup_rounds: int = 1,
+                     device: torch.device | None = None) -> dict[str, list[float]]:
+    """Seconds of each call per round, the calls taken in turn every round.
+
+    For side-by-side comparisons: machine drift (another job, thermal state) then hits every
+    implementation alike, so their ratio is steadier than that of timings taken one after another.
+    """
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
+    device = device or torch.device("cpu")
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for round_ in range(warmup_rounds + rounds):
+        for name, call in calls.items():
+            synchronize(device)
+            started = time.perf_counter()
+            call()
+            synchronize(device)
+            if round_ >= warmup_rounds:
+                times[name].append(time.perf_counter() - started)
+    return times
