@@ -165,19 +165,17 @@ class KrrStRun:
 
     def real_batch_and_targets(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The step's augmented real batch and the teacher's features of it (computed or looked up)."""
+        channels_last = self.settings.channels_last
         if self.settings.mode == "fast":
             index = self.real_batches.next_indices().to(self.ctx.device)
             x_real, y_real = self.build_target_cache().batch(index, self.augment_generator)
-        else:
-            x_real = self.real_batch()
-            if self.settings.channels_last:
-                x_real = x_real.contiguous(memory_format=torch.channels_last)
-            with torch.inference_mode(), self.precision():
-                y_real = self.teacher(x_real).float()
-            y_real = y_real.clone()  # an ordinary tensor: autograd may save it for the loss's backward
-        if self.settings.channels_last:
+            return (x_real.contiguous(memory_format=torch.channels_last) if channels_last else x_real), y_real
+        x_real = self.real_batch()
+        if channels_last:  # before the teacher, whose weights are channels-last
             x_real = x_real.contiguous(memory_format=torch.channels_last)
-        return x_real, y_real
+        with torch.inference_mode(), self.precision():
+            y_real = self.teacher(x_real).float()
+        return x_real, y_real.clone()  # an ordinary tensor: autograd may save it for the loss's backward
 
     def outer_step(self) -> float:
         """One KRR-ST update of X_s and Y_s followed by the pool update (brief 1.5, steps 1-9)."""
