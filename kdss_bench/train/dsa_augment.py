@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from kdss_bench.errors import ConfigError
+from kdss_bench.train.seeding import derive_seed
 
 DEFAULT_STRATEGY = "color_crop_cutout_flip_scale_rotate"
 MODES = ("S", "M")
@@ -288,3 +289,19 @@ class DiffAugment:
 
     def __repr__(self) -> str:
         return f"DiffAugment(strategy={self.strategy!r}, mode={self.mode!r}, params={self.params!r})"
+
+
+def seeded_dsa(strategy: str, seed: int) -> Callable[[Tensor], Tensor]:
+    """``x -> DSA(x)`` drawing from its own generator seeded from ``seed``, without autograd.
+
+    A CPU generator: the same draws on every device, and no host sync for mode 'S''s family pick.
+    Used by the pre-training recipes, where the images are data, not parameters.
+    """
+    augment = DiffAugment(strategy)
+    generator = torch.Generator().manual_seed(derive_seed(seed, "augment"))
+
+    def apply(x: Tensor) -> Tensor:
+        with torch.no_grad():
+            return augment(x, generator=generator)
+
+    return apply

@@ -16,10 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kdss_bench.errors import ConfigError, DataError
-from kdss_bench.train.batch_stream import ShuffledBatchStream
-from kdss_bench.train.distilled_inputs import check_distilled_images, check_same_count
+from kdss_bench.train.distilled_inputs import check_distilled_images, check_same_count, model_and_batches
 from kdss_bench.train.progress import Emit, LossReporter
-from kdss_bench.train.seeding import build_seeded_model, derive_seed
 
 
 @dataclass(frozen=True)
@@ -67,12 +65,10 @@ def pretrain_on_targets(
     """
     _check_distilled(x_syn, y_syn)
     device = torch.device(device)
-    shape = tuple(in_shape) if in_shape is not None else tuple(x_syn.shape[1:])
-    model = build_seeded_model(model_name, in_shape=shape, num_outputs=y_syn.shape[1], seed=seed)
-    model.to(device)
-    x = x_syn.detach().to(device, torch.float32)
-    y = y_syn.detach().to(device, torch.float32)
-    stream = ShuffledBatchStream((x, y), recipe.batch_size, seed=derive_seed(seed, "batches"))
+    model, stream = model_and_batches(
+        model_name, x_syn, y_syn, num_outputs=y_syn.shape[1], target_dtype=torch.float32,
+        batch_size=recipe.batch_size, seed=seed, device=device, in_shape=in_shape,
+    )
     opt = torch.optim.SGD(
         model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
     )
@@ -88,6 +84,5 @@ def pretrain_on_targets(
             opt.step()
             epoch_loss += loss.detach()
         reporter.record(epoch, epoch_loss / stream.batches_per_pass)
-    if emit is not None:
-        emit("metric", step=recipe.epochs, total=recipe.epochs, train_loss=reporter.last_mean)
+    reporter.emit_train_loss()
     return model

@@ -18,11 +18,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kdss_bench.errors import ConfigError, DataError
-from kdss_bench.train.batch_stream import ShuffledBatchStream
-from kdss_bench.train.distilled_inputs import check_distilled_images, check_same_count
-from kdss_bench.train.dsa_augment import DEFAULT_STRATEGY, DiffAugment, parse_strategy
+from kdss_bench.train.distilled_inputs import check_distilled_images, check_same_count, model_and_batches
+from kdss_bench.train.dsa_augment import DEFAULT_STRATEGY, parse_strategy, seeded_dsa
 from kdss_bench.train.progress import Emit, LossReporter
-from kdss_bench.train.seeding import build_seeded_model, derive_seed
 
 
 @dataclass(frozen=True)
@@ -87,15 +85,11 @@ def pretrain_classifier(
     """
     check_hard_labelled(x_syn, y_hard, num_classes)
     device = torch.device(device)
-    shape = tuple(in_shape) if in_shape is not None else tuple(x_syn.shape[1:])
-    model = build_seeded_model(model_name, in_shape=shape, num_outputs=num_classes, seed=seed)
-    model.to(device)
-    x = x_syn.detach().to(device, torch.float32)
-    y = y_hard.detach().to(device, torch.int64)
-    stream = ShuffledBatchStream((x, y), recipe.batch_size, seed=derive_seed(seed, "batches"))
-    augment = DiffAugment(recipe.dsa_strategy) if recipe.dsa else None
-    # A CPU generator: the same draws on every device, and no host sync for mode 'S''s family pick.
-    aug_gen = torch.Generator().manual_seed(derive_seed(seed, "augment"))
+    model, stream = model_and_batches(
+        model_name, x_syn, y_hard, num_outputs=num_classes, target_dtype=torch.int64,
+        batch_size=recipe.batch_size, seed=seed, device=device, in_shape=in_shape,
+    )
+    augment = seeded_dsa(recipe.dsa_strategy, seed) if recipe.dsa else None
     opt = torch.optim.SGD(
         model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
     )
@@ -108,8 +102,7 @@ def pretrain_classifier(
         for _ in range(stream.batches_per_pass):
             xb, yb = next(stream)
             if augment is not None:
-                with torch.no_grad():
-                    xb = augment(xb, generator=aug_gen)
+                xb = augment(xb)
             loss = F.cross_entropy(model(xb), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -117,6 +110,5 @@ def pretrain_classifier(
             epoch_loss += loss.detach()
         sched.step()
         reporter.record(epoch, epoch_loss / stream.batches_per_pass, lr=lr)
-    if emit is not None:
-        emit("metric", step=recipe.epochs, total=recipe.epochs, train_loss=reporter.last_mean)
+    reporter.emit_train_loss()
     return model

@@ -17,11 +17,9 @@ import torch
 from torch import Tensor, nn
 
 from kdss_bench.errors import ConfigError, DataError
-from kdss_bench.train.batch_stream import ShuffledBatchStream
-from kdss_bench.train.distilled_inputs import check_distilled_images, check_same_count
-from kdss_bench.train.dsa_augment import DEFAULT_STRATEGY, DiffAugment, parse_strategy
+from kdss_bench.train.distilled_inputs import check_distilled_images, check_same_count, model_and_batches
+from kdss_bench.train.dsa_augment import DEFAULT_STRATEGY, parse_strategy, seeded_dsa
 from kdss_bench.train.progress import Emit, LossReporter
-from kdss_bench.train.seeding import build_seeded_model, derive_seed
 from kdss_bench.train.warmup_cosine import warmup_cosine_schedule
 
 
@@ -83,15 +81,11 @@ def pretrain_label_regression(
     """
     check_soft_labelled(x_syn, y_soft)
     device = torch.device(device)
-    shape = tuple(in_shape) if in_shape is not None else tuple(x_syn.shape[1:])
-    model = build_seeded_model(model_name, in_shape=shape, num_outputs=y_soft.shape[1], seed=seed)
-    model.to(device)
-    x = x_syn.detach().to(device, torch.float32)
-    y = y_soft.detach().to(device, torch.float32)
-    stream = ShuffledBatchStream((x, y), recipe.batch_size, seed=derive_seed(seed, "batches"))
-    augment = DiffAugment(recipe.dsa_strategy) if recipe.dsa else None
-    # A CPU generator: the same draws on every device, and no host sync for mode 'S''s family pick.
-    aug_gen = torch.Generator().manual_seed(derive_seed(seed, "augment"))
+    model, stream = model_and_batches(
+        model_name, x_syn, y_soft, num_outputs=y_soft.shape[1], target_dtype=torch.float32,
+        batch_size=recipe.batch_size, seed=seed, device=device, in_shape=in_shape,
+    )
+    augment = seeded_dsa(recipe.dsa_strategy, seed) if recipe.dsa else None
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     sched = warmup_cosine_schedule(opt, recipe.warmup, recipe.iterations)
     reporter = LossReporter(emit, total=recipe.iterations, every=10)
@@ -99,8 +93,7 @@ def pretrain_label_regression(
     for step in range(1, recipe.iterations + 1):
         xb, yb = next(stream)
         if augment is not None:
-            with torch.no_grad():
-                xb = augment(xb, generator=aug_gen)
+            xb = augment(xb)
         loss = label_regression_loss(model(xb), yb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -108,6 +101,5 @@ def pretrain_label_regression(
         lr = opt.param_groups[0]["lr"]  # the rate this step used
         sched.step()
         reporter.record(step, loss, lr=lr)
-    if emit is not None:
-        emit("metric", step=recipe.iterations, total=recipe.iterations, train_loss=reporter.last_mean)
+    reporter.emit_train_loss()
     return model

@@ -39,6 +39,11 @@ class LossReporter:
             if self.emit is not None:
                 self.emit("progress", step=step, total=self.total, loss=self.last_mean, **extra)
 
+    def emit_train_loss(self) -> None:
+        """The stage's final ``metric`` event: the last window's mean as ``train_loss``."""
+        if self.emit is not None:
+            self.emit("metric", step=self.total, total=self.total, train_loss=self.last_mean)
+
 
 def synchronize(device: torch.device) -> None:
     """Waits for queued device work so wall-clock timings measure the work itself."""
