@@ -13,7 +13,6 @@ t), so a run resumed from a checkpoint repeats exactly what an uninterrupted run
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -22,6 +21,7 @@ from torch import nn
 
 from kdss_bench.methods.class_budget import class_balanced_indices, images_per_class
 from kdss_bench.methods.context import DistillContext
+from kdss_bench.methods.distill_loop import run_distillation_loop
 from kdss_bench.methods.distilled_set import DistilledSet
 from kdss_bench.methods.run_checkpoint import RunCheckpoint
 from kdss_bench.methods.set_manifest import common_manifest
@@ -125,24 +125,14 @@ class ClassImageRun:
 
     # --- the whole run -----------------------------------------------------------------------
     def execute(self) -> DistilledSet:
-        ctx = self.ctx
-        started = time.perf_counter()
-        total = self.iterations
-        if self.load_checkpoint():
-            ctx.emit("metric", step=self.step, total=total, resumed_from=self.step)
-        ctx.show_images(self.x_syn, self.step, total)
-        report_every = max(1, min(50, total // 100 or 1))
-        while self.step < total:
+        def advance() -> float:
             loss = self.iteration_loss(self.step)
             self.step += 1
             self.losses.append(loss)
-            if self.step % report_every == 0 or self.step == total:
-                ctx.emit("progress", step=self.step, total=total, loss=loss)
-            ctx.show_images_if_due(self.x_syn, self.step, total)
-            if self.checkpoint_every and self.step % self.checkpoint_every == 0 and self.step < total:
-                self.save_checkpoint(self.elapsed_before + time.perf_counter() - started)
-        wall = self.elapsed_before + time.perf_counter() - started
-        ctx.show_images(self.x_syn, self.step, total)
+            return loss
+
+        wall = run_distillation_loop(self.ctx, self, total=self.iterations, advance=advance, images=self.x_syn,
+                                     checkpoint_every=self.checkpoint_every)
         result = DistilledSet(images=self.x_syn.detach().cpu().float().contiguous(), targets=self.y_syn.clone(),
                               target_kind="hard", manifest=self.manifest(wall))
         self.checkpoint.remove()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import time
 
 import numpy as np
 import torch
@@ -20,6 +19,7 @@ from torch import nn
 
 from kdss_bench.errors import ConfigError
 from kdss_bench.methods.context import DistillContext
+from kdss_bench.methods.distill_loop import run_distillation_loop
 from kdss_bench.methods.distilled_set import DistilledSet
 from kdss_bench.methods.kernel_ridge_head import kernel_ridge_predict
 from kdss_bench.methods.model_pool import ModelPool
@@ -230,32 +230,22 @@ class KrrStRun:
     # --- the whole run -----------------------------------------------------------------------
     def execute(self) -> DistilledSet:
         ctx, settings = self.ctx, self.settings
-        started = time.perf_counter()
         total = settings.outer_steps
-        resumed = self.load_checkpoint()
-        if resumed:
-            ctx.emit("metric", step=self.step, total=total, resumed_from=self.step)
+
+        def prepare(resumed: bool) -> None:
             if settings.mode == "fast":
-                self.build_target_cache()  # rebuilt from its seed: the same views and targets
-        else:
-            if settings.mode == "fast":
-                self.build_target_cache()
-            ctx.emit("progress", step=0, total=total, phase="pool_warm_start")
-            self.pool.warm_start(self.x_syn, self.y_syn,
-                                 on_model=lambda i, n: ctx.emit("progress", step=0, total=total,
-                                                                phase="pool_warm_start", model=i, steps=n))
-        ctx.show_images(self.x_syn, self.step, total)
-        report_every = max(1, min(50, total // 100 or 1))
-        while self.step < total:
-            loss = self.outer_step()
-            if self.step % report_every == 0 or self.step == total:
-                ctx.emit("progress", step=self.step, total=total, loss=loss,
-                         lr=self.scheduler.get_last_lr()[0], reinitialisations=self.pool.reinitialisations)
-            ctx.show_images_if_due(self.x_syn, self.step, total)
-            if settings.checkpoint_every and self.step % settings.checkpoint_every == 0 and self.step < total:
-                self.save_checkpoint(self.elapsed_before + time.perf_counter() - started)
-        wall = self.elapsed_before + time.perf_counter() - started
-        ctx.show_images(self.x_syn, self.step, total)
+                self.build_target_cache()  # after a resume, rebuilt from its seed: the same views and targets
+            if not resumed:
+                ctx.emit("progress", step=0, total=total, phase="pool_warm_start")
+                self.pool.warm_start(self.x_syn, self.y_syn,
+                                     on_model=lambda i, n: ctx.emit("progress", step=0, total=total,
+                                                                    phase="pool_warm_start", model=i, steps=n))
+
+        wall = run_distillation_loop(
+            ctx, self, total=total, advance=self.outer_step, images=self.x_syn,
+            checkpoint_every=settings.checkpoint_every, prepare=prepare,
+            progress=lambda: {"lr": self.scheduler.get_last_lr()[0],
+                              "reinitialisations": self.pool.reinitialisations})
         result = DistilledSet(
             images=self.x_syn.detach().cpu().float(), targets=self.y_syn.detach().cpu().float(),
             target_kind="features", manifest=self._manifest(wall))

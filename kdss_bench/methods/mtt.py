@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from kdss_bench.errors import ConfigError
 from kdss_bench.methods.class_budget import class_balanced_indices, images_per_class
 from kdss_bench.methods.context import DistillContext, local_artifact
+from kdss_bench.methods.distill_loop import run_distillation_loop
 from kdss_bench.methods.distilled_set import DistilledSet
 from kdss_bench.methods.flat_parameters import FlatParameters
 from kdss_bench.methods.mtt_experts import ExpertRecipe, ExpertTrajectory, expert_trajectories
@@ -177,21 +178,9 @@ class MttRun:
     def execute(self, *, started: float | None = None, experts_time_s: float = 0.0) -> DistilledSet:
         ctx, settings = self.ctx, self.settings
         started = time.perf_counter() if started is None else started
-        loop_started = time.perf_counter()
-        total = settings.iterations
-        if self.load_checkpoint():
-            ctx.emit("metric", step=self.step, total=total, resumed_from=self.step)
-        ctx.show_images(self.images, self.step, total)
-        report_every = max(1, min(50, total // 100 or 1))
-        while self.step < total:
-            loss = self.distill_step()
-            if self.step % report_every == 0 or self.step == total:
-                ctx.emit("progress", step=self.step, total=total, loss=loss, syn_lr=float(self.syn_lr.detach()))
-            ctx.show_images_if_due(self.images, self.step, total)
-            if settings.checkpoint_every and self.step % settings.checkpoint_every == 0 and self.step < total:
-                self.save_checkpoint(self.elapsed_before + time.perf_counter() - loop_started)
-        distill_time = self.elapsed_before + time.perf_counter() - loop_started
-        ctx.show_images(self.images, self.step, total)
+        distill_time = run_distillation_loop(
+            ctx, self, total=settings.iterations, advance=self.distill_step, images=self.images,
+            checkpoint_every=settings.checkpoint_every, progress=lambda: {"syn_lr": float(self.syn_lr.detach())})
         result = DistilledSet(images=self.images.detach().cpu().float().contiguous(),
                               targets=self.labels.detach().cpu().clone(), target_kind="hard",
                               manifest=self._manifest(time.perf_counter() - started, distill_time, experts_time_s))

@@ -9,7 +9,6 @@ class owns that state, the checkpoints, the loop and the result; subclasses impl
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -17,6 +16,7 @@ import torch
 
 from kdss_bench.methods.class_budget import class_balanced_indices, images_per_class
 from kdss_bench.methods.context import DistillContext
+from kdss_bench.methods.distill_loop import run_distillation_loop
 from kdss_bench.methods.distilled_set import DistilledSet
 from kdss_bench.methods.real_images import normalized_train_images
 from kdss_bench.methods.run_checkpoint import RunCheckpoint
@@ -109,22 +109,9 @@ class SoftLabelRun:
 
     # --- the whole run -----------------------------------------------------------------------
     def execute(self) -> DistilledSet:
-        ctx = self.ctx
-        started = time.perf_counter()
-        total = self.total_steps
-        if self.load_checkpoint():
-            ctx.emit("metric", step=self.step, total=total, resumed_from=self.step)
-        ctx.show_images(self.x_syn, self.step, total)
-        report_every = max(1, min(50, total // 100 or 1))
-        while self.step < total:
-            loss = self.advance()
-            if self.step % report_every == 0 or self.step == total:
-                ctx.emit("progress", step=self.step, total=total, loss=loss, lr=self.last_lr())
-            ctx.show_images_if_due(self.x_syn, self.step, total)
-            if self.checkpoint_every and self.step % self.checkpoint_every == 0 and self.step < total:
-                self.save_checkpoint(self.elapsed_before + time.perf_counter() - started)
-        wall = self.elapsed_before + time.perf_counter() - started
-        ctx.show_images(self.x_syn, self.step, total)
+        wall = run_distillation_loop(self.ctx, self, total=self.total_steps, advance=self.advance, images=self.x_syn,
+                                     checkpoint_every=self.checkpoint_every,
+                                     progress=lambda: {"lr": self.last_lr()})
         result = DistilledSet(images=self.x_syn.detach().cpu().float().contiguous(),
                               targets=self.y_syn.detach().cpu().float().contiguous(),
                               target_kind="soft", manifest=self.manifest(wall))
