@@ -66,9 +66,11 @@ def random_source(images: int, resolution: int, seed: int = 0, num_classes: int 
 
 
 def random_teacher(arch: str, resolution: int, device: torch.device) -> torch.nn.Module:
-    torch.manual_seed(0)
-    teacher = build_teacher_backbone(arch, (3, resolution, resolution)).to(device).eval()
-    return teacher.requires_grad_(False)
+    """A frozen teacher with weights drawn from seed 0, leaving the global generator as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        teacher = build_teacher_backbone(arch, (3, resolution, resolution))
+    return teacher.to(device).eval().requires_grad_(False)
 
 
 def build_krr_run(config: KrrStepConfig, device: torch.device) -> KrrStRun:

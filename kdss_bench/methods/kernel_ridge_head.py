@@ -68,6 +68,6 @@ def kernel_ridge_predict(f_real: torch.Tensor, f_syn: torch.Tensor, y_syn: torch
         f_syn, f_real, y_syn = f_syn.to(dtype), f_real.to(dtype), y_syn.to(dtype)
         k_ss = torch.addmm(torch.ones((), dtype=dtype, device=f_syn.device), f_syn, f_syn.T)
         k_ts = torch.addmm(torch.ones((), dtype=dtype, device=f_syn.device), f_real, f_syn.T)
-        lam = ridge_lambda(k_ss, ridge)
-        system = k_ss + torch.diag_embed(lam.expand(k_ss.shape[0]))
+        system = k_ss.clone()
+        system.diagonal().add_(ridge_lambda(k_ss, ridge))  # + lambda I without building I
         return k_ts @ solve_spd(system, y_syn, solver)
