@@ -197,6 +197,8 @@ def compare(
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level of the two-sided Welch t-test.")]
     = 0.05,
     fmt: Annotated[CompareFormat, typer.Option("--format", help="md or json.")] = CompareFormat.md,
+    methods: Annotated[str | None, typer.Option(
+        "--methods", help="Compare only these methods' cells (comma-separated), e.g. krr_st.")] = None,
 ) -> None:
     """Compare NEW with BASE cell by cell: mean difference, Welch t-test over seeds, verdict per cell.
 
@@ -205,7 +207,8 @@ def compare(
     """
     from kdss_bench.report.compare import compare_paths
 
-    comparison = compare_paths(base, new, min_effect=min_effect, alpha=alpha)
+    chosen = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
+    comparison = compare_paths(base, new, min_effect=min_effect, alpha=alpha, methods=chosen)
     typer.echo(comparison.to_json() if fmt == CompareFormat.json else comparison.to_markdown(), nl=False)
     if fail_on_regression and comparison.failed:
         raise typer.Exit(1)

@@ -35,10 +35,11 @@ imports torch.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -293,10 +294,27 @@ def compare_paths(
     *,
     min_effect: float = DEFAULT_MIN_EFFECT,
     alpha: float = DEFAULT_ALPHA,
+    methods: Sequence[str] | None = None,
 ) -> Comparison:
-    """Loads both sides and compares them (see the module docstring for the rules)."""
-    return compare_sides(load_side(base, label="BASE"), load_side(new, label="NEW"),
-                         min_effect=min_effect, alpha=alpha)
+    """Loads both sides and compares them (see the module docstring for the rules).
+
+    ``methods`` keeps only those methods' cells on both sides (for comparing an ablation suite
+    that runs one method against a suite that runs them all).
+    """
+    base_side, new_side = load_side(base, label="BASE"), load_side(new, label="NEW")
+    if methods:
+        base_side, new_side = (only_methods(side, methods) for side in (base_side, new_side))
+    return compare_sides(base_side, new_side, min_effect=min_effect, alpha=alpha)
+
+
+def only_methods(side: Side, methods: Sequence[str]) -> Side:
+    """``side`` with the cells of ``methods`` alone; a method that neither side has is an error."""
+    kept = tuple(cell for cell in side.cells if cell.method in methods)
+    known = {cell.method for cell in side.cells}
+    if not kept:
+        raise KdssError(f"--methods {','.join(methods)}: {side.path} has none of them; it has "
+                        f"{', '.join(sorted(known)) or 'no results'}")
+    return dataclasses.replace(side, cells=kept)
 
 
 def compare_sides(base: Side, new: Side, *, min_effect: float = DEFAULT_MIN_EFFECT,

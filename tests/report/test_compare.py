@@ -119,6 +119,19 @@ def test_missing_and_new_cells(tmp_path):
     assert [row.verdict for row in only_new.rows] == [SAME, NEW] and not only_new.failed
 
 
+def test_methods_option_compares_an_ablation_suite_with_a_full_one(tmp_path):
+    """A suite that runs one method, against one that runs them all: only that method's cells count."""
+    base = write_results(tmp_path / "a", BASE)
+    ablation = write_results(tmp_path / "b", {("krr_st", "lfw_faces"): [80.0, 81.0, 79.5]}, suite="ablation")
+    assert compare_paths(base, ablation).failed, "without the filter the other methods are missing"
+    comparison = compare_paths(base, ablation, methods=["krr_st"])
+    assert [(row.method, row.verdict) for row in comparison.rows] == [("krr_st", SAME)] and not comparison.failed
+    out = runner.invoke(app, ["compare", str(base), str(ablation), "--methods", "krr_st", "--fail-on-regression"])
+    assert out.exit_code == 0 and "1 matched cell" in out.stdout
+    bad = runner.invoke(app, ["compare", str(base), str(ablation), "--methods", "dsa"])
+    assert bad.exit_code == 2 and "--methods dsa" in bad.output and "krr_st" in bad.output
+
+
 def test_with_fewer_than_two_seeds_the_drop_alone_decides():
     base = CellStats("gate", "krr_st", "lfw_faces", 80.0, 0.0, 1, (80.0,))
     rows = {new_mean: compare_cells(base, CellStats("gate", "krr_st", "lfw_faces", new_mean, 0.0, 1, (new_mean,)))
