@@ -58,6 +58,25 @@ class Listing(str, Enum):
     models = "models"
 
 
+class Executor(str, Enum):
+    inline = "inline"
+    local = "local"
+    ray = "ray"
+    slurm = "slurm"
+
+
+class SlurmCluster(str, Enum):
+    slurm = "slurm"
+    local = "local"
+    debug = "debug"
+
+
+MethodsOption = Annotated[str | None, typer.Option(
+    "--methods", help="Only these methods of the suite (comma-separated), e.g. krr_st,no_pretrain.")]
+CellsOption = Annotated[str | None, typer.Option(
+    "--cells", help="Only these cells (comma-separated ids), e.g. krr_st__gtsrb43__seed0 to re-run one.")]
+
+
 @app.command()
 @user_errors
 def run(
@@ -66,45 +85,102 @@ def run(
     data_root: DataRootOption = None,
     device: Annotated[Device, typer.Option("--device", help="cpu, cuda, or auto (cuda when available).")]
     = Device.auto,
-    methods: Annotated[str | None, typer.Option(
-        "--methods", help="Run only these methods of the suite (comma-separated), e.g. krr_st,no_pretrain.")]
-    = None,
-    cells: Annotated[str | None, typer.Option(
-        "--cells", help="Run only these cells (comma-separated ids), e.g. krr_st__gtsrb43__seed0 to re-run one.")]
-    = None,
+    methods: MethodsOption = None,
+    cells: CellsOption = None,
+    executor: Annotated[Executor, typer.Option(
+        "--executor", help="inline (this process), local (worker processes on GPU or CPU slots), ray, slurm.")]
+    = Executor.inline,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, help="local: worker processes (default: one per visible GPU, else CPU slots); "
+                                 "ray/slurm: at most this many stages in flight.")] = None,
+    workers_per_gpu: Annotated[int, typer.Option(
+        "--workers-per-gpu", min=1, help="local/ray: stages sharing one GPU (each asks for 1/K of it).")] = 1,
+    threads: Annotated[int | None, typer.Option(
+        "--threads", min=1, help="CPU threads per stage (recorded in each result); default: the cores split "
+                                 "between the concurrent stages.")] = None,
+    retries: Annotated[int, typer.Option(
+        "--retries", min=0, help="Times a stage whose worker died (killed, node lost, out of memory) is retried.")]
+    = 1,
+    ray_address: Annotated[str | None, typer.Option(
+        "--ray-address", help="ray: join this cluster (auto or HOST:PORT); default: start a local Ray.")] = None,
+    slurm_partition: Annotated[str | None, typer.Option("--slurm-partition", help="slurm: the partition.")] = None,
+    slurm_time_min: Annotated[int | None, typer.Option(
+        "--slurm-time-min", min=1, help="slurm: time limit per stage job in minutes.")] = None,
+    slurm_cluster: Annotated[SlurmCluster, typer.Option(
+        "--slurm-cluster", help="slurm: sbatch jobs, or submitit's local/debug executors on this machine.")]
+    = SlurmCluster.slurm,
 ) -> None:
-    """Run every cell of SUITE (distil, pre-train, evaluate), skipping cells already finished.
+    """Run every cell of SUITE (distil, pre-train, evaluate), skipping what is already finished.
 
-    SIGINT or SIGTERM cancels: the cell in progress records an error event "cancelled", finished
-    cells are kept, and the command exits with status 130.
+    SIGINT or SIGTERM cancels: every cell in progress records an error event "cancelled", finished
+    cells and artifacts are kept, and the command exits with status 130.
     """
-    from kdss_bench.config import load_suite, only_methods
-
-    loaded = load_suite(suite, data_root=data_root)
-    if methods:
-        loaded = only_methods(loaded, [m.strip() for m in methods.split(",") if m.strip()])
     from kdss_bench.runner.console_progress import ConsoleProgress
+    from kdss_bench.runner.executors.backend import ExecutorOptions
     from kdss_bench.runner.suite_runner import run_suite, select_cells
 
-    cell_ids = cells.split(",") if cells is not None else None
+    loaded, cell_ids = _load_for_run(suite, data_root, methods, cells)
     selected = select_cells(loaded, cell_ids)
     shape = (f"{len(loaded.methods)} methods x {len(loaded.targets)} targets x {len(loaded.seeds)} seeds"
              if cell_ids is None else "chosen with --cells")
     typer.echo(f"suite {loaded.name}: {len(selected)} cells ({shape}) -> {results / loaded.name}", err=True)
+    slurm = {key: value for key, value in (("partition", slurm_partition), ("time_min", slurm_time_min))
+             if value is not None}
+    options = ExecutorOptions(executor=executor.value, workers=workers, workers_per_gpu=workers_per_gpu,
+                              threads=threads, retries=retries, ray_address=ray_address, slurm=slurm,
+                              slurm_cluster=slurm_cluster.value)
     try:
-        with _cancel_on_signals(), ConsoleProgress(len(selected)) as progress:
+        with _cancel_on_signals(), ConsoleProgress() as progress:
             outcome = run_suite(loaded, results_root=results, device=device.value, listener=progress,
-                                only_cells=cell_ids)
+                                only_cells=cell_ids, executor=options)
     except KeyboardInterrupt:
         raise _fail("cancelled; finished cells and artifacts are kept, run the same command to resume",
                     130) from None
     typer.echo(f"finished {len(outcome.finished)}, already done {len(outcome.skipped)}, "
                f"failed {len(outcome.failed)} in {outcome.wall_time_s:.0f} s", err=True)
-    _print_tables(results, suite_name=loaded.name, fmt=TableFormat.md, stream_err=False)
+    if outcome.finished or outcome.skipped:
+        _print_tables(results, suite_name=loaded.name, fmt=TableFormat.md, stream_err=False)
     if outcome.failed:
         for cell, message in outcome.failed.items():
             typer.echo(f"failed {cell}: {message}", err=True)
         raise typer.Exit(1)
+
+
+def _load_for_run(suite: Path, data_root: Path | None, methods: str | None, cells: str | None):
+    """The suite (restricted to --methods) and the --cells ids (None = every cell)."""
+    from kdss_bench.config import load_suite, only_methods
+
+    loaded = load_suite(suite, data_root=data_root)
+    if methods:
+        loaded = only_methods(loaded, [m.strip() for m in methods.split(",") if m.strip()])
+    return loaded, (cells.split(",") if cells is not None else None)
+
+
+@app.command()
+@user_errors
+def plan(
+    suite: Annotated[Path, typer.Argument(help="Suite YAML file.")],
+    results: ResultsOption = Path("results"),
+    data_root: DataRootOption = None,
+    methods: MethodsOption = None,
+    cells: CellsOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON on stdout.")] = False,
+) -> None:
+    """Show what `run` would execute: every stage, its key, status, dependants and estimated cost."""
+    from kdss_bench.runner.plan import build_plan
+    from kdss_bench.runner.plan_report import plan_json, plan_tree
+    from kdss_bench.runner.suite_runner import select_cells
+
+    loaded, cell_ids = _load_for_run(suite, data_root, methods, cells)
+    built = build_plan(loaded, select_cells(loaded, cell_ids))
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(plan_json(built, results), indent=2))
+        return
+    from rich.console import Console
+
+    Console().print(plan_tree(built, results))
 
 
 @contextlib.contextmanager

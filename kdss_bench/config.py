@@ -47,7 +47,14 @@ TOP_LEVEL_KEYS = (
     "name", "description", "data_root", "datasets", "source", "budget", "resolution", "model",
     "teacher", "methods", "targets", "seeds", "distill_seed", "eval", "recipe", "pretrain",
     "pretrain_classifier", "pretrain_label_regression", "finetune", "linear_probe", "device",
+    "resources", "slurm",
 )
+STAGE_KINDS = ("teacher", "intermediate", "distill", "pretrain", "evaluate")
+"""Stage kinds a suite's ``resources:`` may name (``intermediate``: a method's cached pieces, e.g. MTT experts)."""
+RESOURCE_KEYS = {"gpus": float, "cpus": int, "memory_gb": float}
+SLURM_KEYS = {"partition": str, "time_min": int, "account": str, "qos": str, "constraint": str,
+              "mem_gb": float, "cpus_per_task": int, "gpus_per_node": int}
+"""``slurm:`` keys; the CLI's --slurm-* options override them (see runner/executors/slurm_backend.py)."""
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -96,6 +103,9 @@ class Suite:
     finetune_iterations_per_target: dict[str, int] = field(default_factory=dict)
     linear_probe: dict[str, Any] = field(default_factory=lambda: dict(LINEAR_PROBE_DEFAULTS))
     device: str = "auto"
+    resources: dict[str, dict[str, float | int]] = field(default_factory=dict)
+    """Per stage kind: ``{gpus, cpus, memory_gb}`` overrides of the executor's defaults."""
+    slurm: dict[str, Any] = field(default_factory=dict)
 
     def finetune_for(self, target: str) -> dict[str, Any]:
         recipe = dict(self.finetune)
@@ -170,6 +180,8 @@ def load_suite(path: str | Path, *, data_root: str | Path | None = None, check_f
         per_target[str(target)] = reader.integer(iterations, (*key, str(target)), minimum=0)
     linear_probe = _read_recipe(data.get("linear_probe"), LINEAR_PROBE_DEFAULTS, ("linear_probe",), reader)
     teacher = _read_teacher(reader.required(data, ("teacher",)), reader, resolved_root, check_files)
+    resources = _read_resources(data.get("resources"), reader)
+    slurm = _read_slurm(data.get("slurm"), reader)
 
     suite = Suite(
         name=name, path=path, description=description, data_root=resolved_root, datasets=datasets,
@@ -178,7 +190,7 @@ def load_suite(path: str | Path, *, data_root: str | Path | None = None, check_f
         recipe=recipe, pretrain=pretrain, pretrain_classifier=pretrain_classifier,
         pretrain_label_regression=pretrain_label_regression, finetune=finetune,
         finetune_iterations_per_target=per_target,
-        linear_probe=linear_probe, device=device,
+        linear_probe=linear_probe, device=device, resources=resources, slurm=slurm,
     )
     _check_names(suite, reader, check_files)
     return suite
@@ -323,6 +335,45 @@ def _check_names(suite: Suite, reader: ConfigReader, check_files: bool) -> None:
         check_data(target, ("targets", str(i)))
     if len(set(suite.targets)) != len(suite.targets):
         raise reader.error(("targets",), f"targets repeat: {suite.targets}; list each once")
+
+
+def _read_resources(value: Any, reader: ConfigReader) -> dict[str, dict[str, float | int]]:
+    """``resources: {distill: {gpus: 1, cpus: 4, memory_gb: 24}, evaluate: {gpus: 0.5}}``."""
+    resources = {}
+    for kind, spec in reader.mapping(value, ("resources",)).items():
+        key = ("resources", str(kind))
+        if kind not in STAGE_KINDS:
+            raise reader.error(key, f"unknown stage kind; choose from {', '.join(STAGE_KINDS)}")
+        spec = reader.mapping(spec, key)
+        reader.reject_unknown(spec, key, RESOURCE_KEYS)
+        values: dict[str, float | int] = {}
+        for name, item in spec.items():
+            if RESOURCE_KEYS[name] is int:
+                values[name] = reader.integer(item, (*key, name), minimum=1)
+            else:
+                values[name] = reader.number(item, (*key, name), minimum=0.0)
+        if values.get("gpus", 0) > 1:
+            raise reader.error((*key, "gpus"), f"a stage runs on one device; expected at most 1, "
+                                               f"got {values['gpus']:g}")
+        resources[str(kind)] = values
+    return resources
+
+
+def _read_slurm(value: Any, reader: ConfigReader) -> dict[str, Any]:
+    """``slurm: {partition: gpu, time_min: 240, ...}``: defaults for ``run --executor slurm``."""
+    spec = reader.mapping(value, ("slurm",))
+    reader.reject_unknown(spec, ("slurm",), SLURM_KEYS)
+    values: dict[str, Any] = {}
+    for name, item in spec.items():
+        kind = SLURM_KEYS[name]
+        key = ("slurm", str(name))
+        if kind is str:
+            values[name] = reader.string(item, key)
+        elif kind is int:
+            values[name] = reader.integer(item, key, minimum=1)
+        else:
+            values[name] = reader.number(item, key, minimum=0.0, exclusive=True)
+    return values
 
 
 def only_methods(suite: Suite, names: list[str]) -> Suite:

@@ -28,7 +28,7 @@ def _no_emit(kind: str, **values: Any) -> None:
 
 def local_artifact(root: Path) -> Artifact:
     """An ``artifact`` function caching under ``root``, the same cache the runner gives methods."""
-    from kdss_bench.runner.artifact_cache import ArtifactCache, artifact_function
+    from kdss_bench.store.artifact_cache import ArtifactCache, artifact_function
 
     return artifact_function(ArtifactCache(root))
 

@@ -239,7 +239,8 @@ class KrrStRun:
                 ctx.emit("progress", step=0, total=total, phase="pool_warm_start")
                 self.pool.warm_start(self.x_syn, self.y_syn,
                                      on_model=lambda i, n: ctx.emit("progress", step=0, total=total,
-                                                                    phase="pool_warm_start", model=i, steps=n))
+                                                                    phase="pool_warm_start", model=i + 1,
+                                                                    of=settings.pool_size, steps=n))
 
         wall = run_distillation_loop(
             ctx, self, total=total, advance=self.outer_step, images=self.x_syn,

@@ -25,7 +25,8 @@ from kdss_bench.methods.context import DistillContext, local_artifact
 from kdss_bench.methods.distill_loop import run_distillation_loop
 from kdss_bench.methods.distilled_set import DistilledSet
 from kdss_bench.methods.flat_parameters import FlatParameters
-from kdss_bench.methods.mtt_experts import ExpertRecipe, ExpertTrajectory, expert_trajectories
+from kdss_bench.methods.intermediates import Intermediate, IntermediateRequest
+from kdss_bench.methods.mtt_experts import ExpertRecipe, ExpertTrajectory, expert_intermediates, expert_trajectories
 from kdss_bench.methods.mtt_settings import MttSettings
 from kdss_bench.methods.real_images import normalized_train_images
 from kdss_bench.methods.run_checkpoint import RunCheckpoint
@@ -60,6 +61,13 @@ class Mtt:
 
     name = "mtt"
     target_kind = "hard"
+
+    def intermediates(self, request: IntermediateRequest) -> list[Intermediate]:
+        """One expert trajectory per stage (shared by every seed and budget, as the official buffer is)."""
+        settings: MttSettings = request.settings  # type: ignore[assignment]
+        return expert_intermediates(request.source, expert_recipe(settings, settings.model or request.model),
+                                    num_experts=settings.num_experts, seed=settings.expert_seed,
+                                    device=request.device)
 
     def distill(self, ctx: DistillContext) -> DistilledSet:
         settings: MttSettings = ctx.settings  # type: ignore[assignment]

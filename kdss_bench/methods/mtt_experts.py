@@ -33,6 +33,7 @@ from kdss_bench.data.image_set import ImageSet
 from kdss_bench.errors import CheckpointError
 from kdss_bench.methods.context import Artifact
 from kdss_bench.methods.flat_parameters import FlatParameters
+from kdss_bench.methods.intermediates import Intermediate
 from kdss_bench.train.augment import normalize, to_float
 from kdss_bench.train.batch_stream import ShuffledBatchStream
 from kdss_bench.train.dsa_augment import DiffAugment, DsaParams
@@ -166,12 +167,12 @@ class ExpertTrajectory:
         return torch.stack([self.snapshot(e) for e in range(self.num_snapshots)])
 
 
-def expert_trajectories(source: ImageSet, recipe: ExpertRecipe, *, num_experts: int, seed: int,
-                        device: torch.device, artifact: Artifact, emit: Emit | None = None) -> list[ExpertTrajectory]:
-    """The ``num_experts`` experts of the buffer seeded ``seed``: cached ones are loaded, missing ones trained."""
-    experts = []
+def expert_intermediates(source: ImageSet, recipe: ExpertRecipe, *, num_experts: int, seed: int,
+                         device: torch.device | None) -> list[Intermediate]:
+    """The buffer's experts as intermediates: what the plan schedules, one stage per expert."""
+    pieces = []
     for index in range(num_experts):
-        def build(folder: Path, index: int = index) -> None:
+        def build(folder: Path, emit: Emit | None, index: int = index) -> None:
             def on_epoch(epoch: int, loss: float) -> None:
                 if emit is not None:
                     emit("progress", step=epoch, total=recipe.train_epochs, phase="mtt_experts",
@@ -181,6 +182,19 @@ def expert_trajectories(source: ImageSet, recipe: ExpertRecipe, *, num_experts: 
                                               on_epoch=on_epoch)
             save_expert(folder, trajectory, record)
 
-        folder = artifact(ARTIFACT_NAME, expert_parts(source, recipe, seed=seed, index=index), build)
+        size = {"artifact": ARTIFACT_NAME, "train_images": int(source.x_train.shape[0]),
+                "resolution": source.resolution, "recipe": dataclasses.asdict(recipe)}
+        pieces.append(Intermediate(ARTIFACT_NAME, expert_parts(source, recipe, seed=seed, index=index),
+                                   f"mtt expert {index + 1}/{num_experts}", size, build))
+    return pieces
+
+
+def expert_trajectories(source: ImageSet, recipe: ExpertRecipe, *, num_experts: int, seed: int,
+                        device: torch.device, artifact: Artifact, emit: Emit | None = None) -> list[ExpertTrajectory]:
+    """The ``num_experts`` experts of the buffer seeded ``seed``: cached ones are loaded, missing ones trained."""
+    pieces = expert_intermediates(source, recipe, num_experts=num_experts, seed=seed, device=device)
+    experts = []
+    for piece in pieces:
+        folder = artifact(piece.artifact, piece.parts, lambda target, piece=piece: piece.build(target, emit))
         experts.append(ExpertTrajectory(folder))
     return experts

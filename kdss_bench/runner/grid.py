@@ -1,25 +1,15 @@
 """A suite expands into a grid of cells: method x target x seed (source, budget, model fixed per suite).
 
-Cells are ordered method -> seed -> target so that the stages a cell shares with the next one
-(distilled set, pre-trained backbone) are computed once and then read from the cache.
+Cells are ordered method -> seed -> target, the order in which the stages they share (distilled
+set, pre-trained backbone) become available.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from kdss_bench.cell import Cell
 from kdss_bench.config import Suite
 
-
-@dataclass(frozen=True)
-class Cell:
-    method: str
-    target: str
-    seed: int
-
-    @property
-    def id(self) -> str:
-        return f"{self.method}__{self.target}__seed{self.seed}"
+__all__ = ["Cell", "expand_grid"]
 
 
 def expand_grid(suite: Suite) -> list[Cell]:

@@ -2,7 +2,7 @@
 
 The dashboard must show runs started anywhere (its own subprocess, another terminal, another
 machine on a shared disk), so it never talks to a runner: it reads the same ``events.jsonl``,
-``result.json``, ``preview.npz`` and ``_suite/{plan,runner}.json`` files. :meth:`LiveRuns.poll`
+``result.json``, ``preview.npz`` and ``_suite/runs/<run-id>.json`` files. :meth:`LiveRuns.poll`
 is called a few times a second, so it only stats files and reads the bytes appended since the
 last poll; a half-written last event line waits until it is complete. Neither torch nor textual
 is imported here, so the dashboard starts at once and can run ``poll`` in a worker thread while
@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from kdss_bench.cell import Cell
 from kdss_bench.errors import ConfigError
 from kdss_bench.store.event import Event
 from kdss_bench.store.event_log import EventTail
@@ -42,7 +43,7 @@ from kdss_bench.store.run_dir import (
     cell_folder_names,
     check_folder_name,
 )
-from kdss_bench.store.suite_folder import PLAN_FILE, RUNNER_FILE, SUITE_FOLDER, read_json_object
+from kdss_bench.store.suite_folder import RUNNING, SuiteFolder
 
 STATUSES = ("queued", "running", "cached", "done", "failed", "cancelled", "stale")
 CANCEL_MESSAGES = ("cancelled", "interrupted")
@@ -92,6 +93,10 @@ class CellState:
     """Epoch seconds of the cell's latest start event (None if it never started)."""
     updated_at: float | None
     """Epoch seconds of its latest event (or of its result file if it has no events)."""
+    where: str | None = None
+    """Where its current stage runs: ``executor worker@host`` (running cells; None for an inline run)."""
+    run_id: str | None = None
+    """The run (``_suite/runs/<run_id>.json``) that last started it."""
     curves: dict[str, list[StagePoint]] = field(default_factory=dict)
     """Stage -> progress points of the cell's latest run, oldest first, at most ``max_points`` each."""
     log: list[str] = field(default_factory=list)
@@ -114,6 +119,7 @@ class LiveRuns:
         self._order: dict[str, list[str]] = {}
         self._alive: dict[str, bool] = {}
         self._runners: dict[str, dict[str, Any] | None] = {}
+        self._live: dict[str, list[dict[str, Any]]] = {}
         self._results: dict[tuple[str, str], dict[str, Any]] = {}
         self._previews: dict[tuple[str, str], tuple[FileStamp, tuple[np.ndarray, int, int]]] = {}
 
@@ -127,6 +133,7 @@ class LiveRuns:
             order: dict[str, list[str]] = {}
             alive: dict[str, bool] = {}
             runners: dict[str, dict[str, Any] | None] = {}
+            live: dict[str, list[dict[str, Any]]] = {}
             for suite in _suite_names(self.results_root):
                 watch = self._suite_watches.get(suite)
                 if watch is None:
@@ -135,9 +142,10 @@ class LiveRuns:
                 names = list(watch.plan_cells)
                 planned = set(names)
                 names += [name for name in cell_folder_names(self.results_root / suite) if name not in planned]
-                if not names and watch.plan is None:
+                if not names and not watch.records:
                     continue
                 order[suite], alive[suite], runners[suite] = names, watch.alive, watch.runner
+                live[suite] = watch.live
                 for name in names:
                     key = (suite, name)
                     cell_watch = self._cell_watches.get(key)
@@ -162,6 +170,7 @@ class LiveRuns:
             results = {key: watch.result for key, watch in self._cell_watches.items() if watch.result is not None}
             with self._lock:
                 self._states, self._order, self._alive, self._runners = states, order, alive, runners
+                self._live = live
                 self._results = results
             return changed
 
@@ -181,15 +190,20 @@ class LiveRuns:
             return sorted(self._order)
 
     def runner_alive(self, suite: str) -> bool:
-        """Whether the suite's ``runner.json`` names a live process (as of the last poll)."""
+        """Whether a run record of the suite names a live process (as of the last poll)."""
         with self._lock:
             return self._alive.get(suite, False)
 
     def runner_info(self, suite: str) -> dict[str, Any] | None:
-        """The suite's ``runner.json`` (pid, host, started_at, suite_path, results_root), or None."""
+        """The suite's latest live run record (pid, host, started_at, suite_path, executor, ...), or None."""
         with self._lock:
             runner = self._runners.get(suite)
             return dict(runner) if runner is not None else None
+
+    def live_runs(self, suite: str) -> list[dict[str, Any]]:
+        """Every run record of the suite whose process is alive (several: a ``--cells`` re-run beside the first)."""
+        with self._lock:
+            return [dict(record) for record in self._live.get(suite, [])]
 
     def result_rows(self) -> list[dict]:
         """Every readable ``result.json`` (as a dict), by suite and cell: the rows of a ResultsTable."""
@@ -221,39 +235,51 @@ class LiveRuns:
 
 
 class _SuiteWatch:
-    """The ``_suite`` files of one suite, re-read only when their stamp changes."""
+    """The run records of one suite (``_suite/runs/*.json``), re-read only when a file changes."""
 
     def __init__(self, folder: Path) -> None:
-        self.plan_path = folder / SUITE_FOLDER / PLAN_FILE
-        self.runner_path = folder / SUITE_FOLDER / RUNNER_FILE
-        self.plan_stamp: FileStamp | None = None
-        self.runner_stamp: FileStamp | None = None
-        self.plan: dict[str, Any] | None = None
+        self.suite_folder = SuiteFolder(folder.parent, folder.name)
+        self.stamps: dict[str, FileStamp] = {}
+        self.records: list[dict[str, Any]] = []
+        self.live: list[dict[str, Any]] = []
+        self.live_ids: frozenset[str] = frozenset()
         self.plan_cells: dict[str, dict[str, Any]] = {}
         self.runner: dict[str, Any] | None = None
         self.alive = False
 
-    @property
-    def plan_started_at(self) -> float | None:
-        value = (self.plan or {}).get("started_at")
-        return float(value) if _is_number(value) else None
-
     def refresh(self) -> bool:
-        """True when the plan, the runner file or the runner's liveness changed."""
+        """True when a run record appeared, changed or went, or a run's process died."""
         changed = False
-        stamp = _stamp(self.plan_path)
-        if stamp != self.plan_stamp:
-            self.plan_stamp, changed = stamp, True
-            self.plan = read_json_object(self.plan_path) if stamp else None
-            self.plan_cells = _planned_cells(self.plan)
-        stamp = _stamp(self.runner_path)
-        if stamp != self.runner_stamp:
-            self.runner_stamp, changed = stamp, True
-            self.runner = read_json_object(self.runner_path) if stamp else None
-        alive = process_alive(self.runner)
-        if alive != self.alive:
-            self.alive, changed = alive, True
+        stamps = {}
+        try:
+            entries = list(os.scandir(self.suite_folder.runs_path))
+        except (FileNotFoundError, NotADirectoryError):
+            entries = []
+        for entry in entries:
+            if entry.name.endswith(".json"):
+                stamp = _stamp(Path(entry.path))
+                if stamp is not None:
+                    stamps[entry.name] = stamp
+        if stamps != self.stamps:
+            self.stamps, changed = stamps, True
+            self.records = self.suite_folder.runs()
+        live = [r for r in self.records if r.get("state") == RUNNING and process_alive(r)]
+        live_ids = frozenset(str(r["run_id"]) for r in live)
+        if changed or live_ids != self.live_ids:
+            changed = True
+            self.live, self.live_ids, self.alive = live, live_ids, bool(live)
+            self.runner = live[-1] if live else None
+            shown = live or self.records[-1:]
+            self.plan_cells = {}
+            for record in shown:
+                for name, entry in _planned_cells(record).items():
+                    self.plan_cells[name] = {**entry, "started_at": record.get("started_at"),
+                                             "run_id": record.get("run_id")}
         return changed
+
+    def run_alive(self, run_id: str | None) -> bool:
+        """Whether the run that started a cell still lives (any live run when the cell names none)."""
+        return run_id in self.live_ids if run_id else self.alive
 
 
 class _CellWatch:
@@ -291,6 +317,8 @@ class _CellWatch:
         self.last_loss: float | None = None
         self.error: str | None = None
         self.traceback: str | None = None
+        self.where: str | None = None
+        self.run_id: str | None = None
 
     # --- files -----------------------------------------------------------------------------
     def refresh(self) -> bool:
@@ -329,6 +357,8 @@ class _CellWatch:
         if event.kind == "start" or event.stage != self.stage:
             self.stage, self.step, self.total = event.stage, None, None
             self.rate_points.clear()
+        if event.kind == "start":
+            self.where = _where(values)
         if event.step is not None:
             self.step = event.step
         if event.total is not None:
@@ -352,6 +382,7 @@ class _CellWatch:
         if event.kind == "start":
             self._reset_run()
             self.started_at = event.time
+            self.run_id = values.get("run_id") if isinstance(values.get("run_id"), str) else None
             self.info = {key: values[key] for key in ("method", "target", "seed") if key in values}
         elif event.kind == "end":
             self.outcome, self.ended_at, self.end_values = "done", event.time, values
@@ -375,15 +406,13 @@ class _CellWatch:
     def state(self, suite: str, cell: str, watch: _SuiteWatch) -> CellState:
         planned = watch.plan_cells.get(cell)
         result = self.result
-        status = self._status(result, watch.alive)
-        plan_started = watch.plan_started_at
-        if planned is not None and plan_started is not None and not (
-                self.started_at is not None and self.started_at >= plan_started):
+        status = self._status(result, watch.run_alive(self.run_id))
+        if planned is not None and not self._started_in(planned):
             # in the current plan, not started since it was written: skipped if finished with this config
             reusable = result is not None and planned.get("config_hash") in (None, result.get("config_hash"))
             if reusable:
                 status = "cached"
-            elif watch.alive or status in ("done", "queued"):
+            elif watch.run_alive(planned.get("run_id")) or status in ("done", "queued"):
                 status = "queued"
         info = self._identity(cell, planned, result)
         finished = status in ("done", "cached")
@@ -404,7 +433,17 @@ class _CellWatch:
             error=self.error if status in ("failed", "cancelled") else None,
             traceback=self.traceback if status in ("failed", "cancelled") else None,
             started_at=self.started_at, updated_at=updated,
+            where=self.where if status == "running" else None, run_id=self.run_id,
             curves={stage: list(points) for stage, points in self.curves.items()}, log=list(self.log))
+
+    def _started_in(self, planned: dict[str, Any]) -> bool:
+        """Whether the cell's latest start belongs to the run that planned it (by run id, else by time)."""
+        if self.started_at is None:
+            return False
+        if self.run_id is not None and isinstance(planned.get("run_id"), str):
+            return self.run_id == planned["run_id"]
+        plan_started = _number(planned.get("started_at"))
+        return plan_started is None or self.started_at >= plan_started
 
     def _status(self, result: dict[str, Any] | None, alive: bool) -> str:
         if self.started_at is not None:
@@ -470,15 +509,24 @@ def _number(value: Any) -> float | None:
 
 
 def _parse_cell_id(cell: str) -> dict[str, Any]:
-    """``krr_st__gtsrb43__seed0`` -> method, target, seed (the runner's cell id format)."""
-    parts = cell.split("__")
-    if len(parts) != 3 or not parts[2].startswith("seed") or not parts[2][4:].isdigit():
-        return {}
-    return {"method": parts[0], "target": parts[1], "seed": int(parts[2][4:])}
+    """``krr_st__gtsrb43__seed0`` -> method, target, seed (the one codec of ids, ``kdss_bench.cell``)."""
+    parsed = Cell.parse(cell)
+    return {} if parsed is None else {"method": parsed.method, "target": parsed.target, "seed": parsed.seed}
+
+
+def _where(values: dict[str, Any]) -> str | None:
+    """``local cpu1`` / ``ray ray-1a2b3c4d@node7``: a stage start's executor and worker (None inline)."""
+    executor, worker, host = values.get("executor"), values.get("worker"), values.get("host")
+    if not isinstance(executor, str) or executor == "inline" or not isinstance(worker, str):
+        return None
+    import socket
+
+    on = f"@{host}" if isinstance(host, str) and host != socket.gethostname() else ""
+    return f"{executor} {worker}{on}"
 
 
 def _planned_cells(plan: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """The plan's cells by id, in order; entries that are not usable cell ids are ignored."""
+    """A run record's cells by id, in order; entries that are not usable cell ids are ignored."""
     cells: dict[str, dict[str, Any]] = {}
     for entry in (plan or {}).get("cells") or []:
         if not isinstance(entry, dict) or not isinstance(entry.get("cell"), str):

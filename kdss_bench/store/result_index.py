@@ -1,6 +1,10 @@
-"""``results/index.sqlite``: a queryable cache of every ``result.json`` under a results root.
+"""``results/index.sqlite``: a queryable cache of every ``result.json`` and stage cost under a results root.
 
-The run folders are the truth and this index can always be rebuilt from them. The parent
+What it is for: answering across many suites at once without walking every folder (the
+``table`` of a results root with hundreds of cells), and the cost history that ``plan`` turns into
+estimates (table ``stages``: wall time and peak memory of every stage built, by kind and size).
+The run folders and the artifacts' ``stage.json`` are the truth and this index can always be
+rebuilt from them. The parent
 process is meant to be its only writer, but it is safe with several: WAL mode lets readers
 run beside a writer, a 30 s busy timeout makes a blocked writer wait instead of failing, and
 ``BEGIN IMMEDIATE`` takes the write lock up front so two writers never deadlock upgrading a
@@ -25,7 +29,7 @@ from kdss_bench.store.result_file import ResultFileError, check_result, read_res
 from kdss_bench.store.run_dir import iter_run_dirs
 
 INDEX_FILE = "index.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Stored in ``PRAGMA user_version``; a different version makes the index rebuild itself."""
 
 BUSY_TIMEOUT_S = 30.0
@@ -124,6 +128,7 @@ class ResultIndex:
             db.execute("DROP TABLE IF EXISTS results")
             db.execute(_CREATE_SQL)
             db.executemany(_UPSERT_SQL, rows)
+            _fill_stages(db, self.results_root, rows)
         return len(rows)
 
     def sync(self) -> int:
@@ -146,6 +151,22 @@ class ResultIndex:
                 db.executemany(_UPSERT_SQL, rows)
                 db.executemany("DELETE FROM results WHERE suite = ? AND cell = ?", gone)
         return len(rows) + len(gone)
+
+    def upsert_stage(self, record: Mapping[str, Any]) -> None:
+        """Records what building one stage cost (a ``stage.json``), keyed by its kind and key."""
+        row = _stage_row(record)
+        if row is not None:
+            with self._write() as db:
+                db.execute(_STAGE_UPSERT_SQL, row)
+
+    def stage_costs(self, kind: str, size_key: str) -> list[dict[str, Any]]:
+        """Earlier builds of stages of this kind and size: wall time, peak memory, device, threads."""
+        with self._lock:
+            fetched = self._db.execute(
+                "SELECT device, threads, wall_time_s, peak_memory_mb FROM stages WHERE kind = ? AND size_key = ? "
+                "ORDER BY built_at", (kind, size_key)).fetchall()
+        return [dict(zip(("device", "threads", "wall_time_s", "peak_memory_mb"), row, strict=True))
+                for row in fetched]
 
     def delete(self, suite: str, cell: str) -> bool:
         """Removes one row; returns whether it existed."""
@@ -217,6 +238,7 @@ class ResultIndex:
             db.execute("DROP TABLE IF EXISTS results")
             db.execute(_CREATE_SQL)
             db.executemany(_UPSERT_SQL, rows)
+            _fill_stages(db, self.results_root, rows)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._set_skipped(skipped)
 
@@ -290,6 +312,37 @@ _UPSERT_SQL = (
     f"INSERT OR REPLACE INTO results ({_COLUMN_LIST}, payload, file_stamp) "
     f"VALUES ({', '.join('?' * (len(COLUMN_NAMES) + 2))})"
 )
+
+
+STAGE_COLUMNS = ("kind", "key", "size_key", "device", "threads", "wall_time_s", "peak_memory_mb", "built_at")
+_CREATE_STAGES_SQL = (
+    "CREATE TABLE stages (kind TEXT NOT NULL, key TEXT NOT NULL, size_key TEXT, device TEXT, threads INTEGER, "
+    "wall_time_s REAL, peak_memory_mb REAL, built_at REAL, PRIMARY KEY (kind, key))"
+)
+_STAGE_UPSERT_SQL = f"INSERT OR REPLACE INTO stages ({', '.join(STAGE_COLUMNS)}) VALUES ({', '.join('?' * 8)})"
+
+
+def _stage_row(record: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    if not isinstance(record, Mapping) or not isinstance(record.get("kind"), str) or not isinstance(
+            record.get("key"), str):
+        return None
+    return tuple(_sql_value(record.get(name)) for name in STAGE_COLUMNS)
+
+
+def _fill_stages(db: sqlite3.Connection, results_root: Path, result_rows: list[tuple[Any, ...]]) -> None:
+    """(Re)creates the ``stages`` table from every artifact's ``stage.json`` and every result's record."""
+    db.execute("DROP TABLE IF EXISTS stages")
+    db.execute(_CREATE_STAGES_SQL)
+    records = []
+    for path in (results_root / ".cache").glob("*/*/stage.json"):
+        try:
+            records.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+    payload_at = len(COLUMN_NAMES)
+    for row in result_rows:
+        records.append(json.loads(row[payload_at]).get("stage_record"))
+    db.executemany(_STAGE_UPSERT_SQL, [row for row in map(_stage_row, records) if row is not None])
 
 
 def _row_values(result: Mapping[str, Any], file_stamp: str | None) -> tuple[Any, ...]:

@@ -1,18 +1,21 @@
-"""``results/<suite>/_suite/``: what a suite run plans to do and which process is doing it.
+"""``results/<suite>/_suite/``: one record per run of the suite, plus launch logs and table exports.
 
 Cell folders only appear once a cell starts, so a watcher (the dashboard, possibly in another
 terminal) could neither list the queued cells nor tell a run still working from one that was
-killed. ``plan.json`` lists the cells of the current run in order; ``runner.json`` names the
-process running it and is removed when the run ends, so a ``runner.json`` whose process is gone
-means the run died without cleaning up (see ``store/process_alive.py``).
+killed. Each ``kdss-bench run`` therefore writes its own ``runs/<run-id>.json``: the process
+running it (pid, host), its executor, the cells it will run with their config hashes, and its
+state (``running`` until it ends as ``finished``, ``failed`` or ``cancelled``). A record that
+says ``running`` while its process is gone belongs to a run that died without cleaning up (see
+``store/process_alive.py``). Two runs of one suite (a second ``--cells`` run from the dashboard,
+say) keep two records, so neither hides the other.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,8 +24,9 @@ from kdss_bench.store.atomic_write import write_json_atomic
 from kdss_bench.store.run_dir import check_folder_name
 
 SUITE_FOLDER = "_suite"
-PLAN_FILE = "plan.json"
-RUNNER_FILE = "runner.json"
+RUNS_FOLDER = "runs"
+RUNNING, FINISHED, FAILED, CANCELLED = "running", "finished", "failed", "cancelled"
+RUN_STATES = (RUNNING, FINISHED, FAILED, CANCELLED)
 
 
 class SuiteFolder:
@@ -34,44 +38,46 @@ class SuiteFolder:
         self.path = self.results_root / suite / SUITE_FOLDER
 
     @property
-    def plan_path(self) -> Path:
-        return self.path / PLAN_FILE
+    def runs_path(self) -> Path:
+        return self.path / RUNS_FOLDER
 
-    @property
-    def runner_path(self) -> Path:
-        return self.path / RUNNER_FILE
+    def run_path(self, run_id: str) -> Path:
+        return self.runs_path / f"{check_folder_name(run_id, 'run id')}.json"
 
-    def write_plan(self, cells: Sequence[Mapping[str, Any]], *, suite_path: str | None,
-                   started_at: float) -> dict[str, Any]:
-        """Writes ``plan.json``: ``{suite, suite_path, cells: [{cell, method, target, seed, ...}], started_at}``."""
-        plan = {"suite": self.suite, "suite_path": suite_path, "cells": [dict(cell) for cell in cells],
-                "started_at": started_at}
-        self.path.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(self.plan_path, plan)
-        return plan
+    def start_run(self, cells: Sequence[Mapping[str, Any]], *, suite_path: str | None, executor: str,
+                  workers: int | None, started_at: float | None = None) -> dict[str, Any]:
+        """Writes this process's run record (state ``running``) and returns it; its ``run_id`` names it."""
+        started_at = time.time() if started_at is None else started_at
+        run_id = f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(started_at))}-{os.getpid()}"
+        record = {"run_id": run_id, "suite": self.suite, "pid": os.getpid(), "host": socket.gethostname(),
+                  "started_at": started_at, "suite_path": suite_path,
+                  "results_root": str(self.results_root.resolve()), "executor": executor, "workers": workers,
+                  "state": RUNNING, "ended_at": None, "cells": [dict(cell) for cell in cells]}
+        self.runs_path.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(self.run_path(run_id), record)
+        return record
 
-    def write_runner(self, *, suite_path: str | None, started_at: float) -> dict[str, Any]:
-        """Writes ``runner.json`` for this process: ``{pid, host, started_at, suite_path, results_root}``."""
-        runner = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": started_at,
-                  "suite_path": suite_path, "results_root": str(self.results_root.resolve())}
-        self.path.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(self.runner_path, runner)
-        return runner
+    def end_run(self, record: Mapping[str, Any], state: str, **counts: int) -> dict[str, Any]:
+        """Rewrites the record with its final state (``finished``, ``failed`` or ``cancelled``)."""
+        if state not in RUN_STATES or state == RUNNING:
+            raise ValueError(f"a run ends as finished, failed or cancelled, not {state!r}")
+        ended = {**record, "state": state, "ended_at": time.time(), "counts": dict(counts)}
+        write_json_atomic(self.run_path(str(record["run_id"])), ended)
+        return ended
 
-    def remove_runner(self) -> None:
-        """Removes ``runner.json`` if this process wrote it (a later run of the same suite may own it now)."""
-        runner = self.read_runner()
-        if runner is not None and runner.get("pid") not in (None, os.getpid()):
-            return
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.runner_path)
+    def runs(self) -> list[dict[str, Any]]:
+        """Every readable run record, oldest first (unreadable files are skipped, never an error)."""
+        try:
+            paths = sorted(self.runs_path.glob("*.json"))
+        except OSError:
+            return []
+        records = [read_json_object(path) for path in paths]
+        valid = [r for r in records if r is not None and isinstance(r.get("run_id"), str)]
+        return sorted(valid, key=lambda r: (_number(r.get("started_at")), r["run_id"]))
 
-    def read_plan(self) -> dict[str, Any] | None:
-        """The plan, or None if absent or unreadable (a reader must never fail on a watcher's poll)."""
-        return read_json_object(self.plan_path)
-
-    def read_runner(self) -> dict[str, Any] | None:
-        return read_json_object(self.runner_path)
+    def latest_run(self) -> dict[str, Any] | None:
+        runs = self.runs()
+        return runs[-1] if runs else None
 
 
 def read_json_object(path: Path) -> dict[str, Any] | None:
@@ -81,3 +87,7 @@ def read_json_object(path: Path) -> dict[str, Any] | None:
     except (OSError, UnicodeDecodeError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0

@@ -246,7 +246,7 @@ class DashboardApp(App[None]):
             self.notify(f"{suite_path}: no such suite file", severity="error")
             return
         suite = suite_name_of(suite_path)
-        if self.suite_running(suite):
+        if self.suite_running(suite) and not cells:  # a --cells re-run beside a live run is fine: its own record
             self.notify(f"suite {suite} is already running; cancel it first (c) or wait", severity="warning")
             return
         launch = self.launcher.launch(suite_path, tuple(cells), suite=suite)
@@ -268,11 +268,11 @@ class DashboardApp(App[None]):
         if state is None or state.status not in RERUNNABLE:
             self.notify("select a failed, cancelled or stale cell to re-run it", severity="warning")
             return
-        plan = SuiteFolder(self.results_root, state.suite).read_plan() or {}
-        suite_path = plan.get("suite_path")
+        run = SuiteFolder(self.results_root, state.suite).latest_run() or {}
+        suite_path = run.get("suite_path")
         if not suite_path or not Path(suite_path).is_file():
             self.notify(f"cannot re-run {state.cell}: the suite file of {state.suite} is unknown "
-                        f"(plan.json says {suite_path!r}); launch it with l", severity="error")
+                        f"(its latest run record says {suite_path!r}); launch it with l", severity="error")
             return
         self.launch_suite(Path(suite_path), cells=[state.cell])
 

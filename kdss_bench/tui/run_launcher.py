@@ -180,24 +180,24 @@ class RunLauncher:
             _signal_group(launch.pid, signal.SIGINT)
             return f"cancelling {suite} (pid {launch.pid}): SIGINT sent, SIGTERM in {self.grace_s:.0f} s if needed"
         folder = SuiteFolder(self.results_root, suite)
-        runner = folder.read_runner() or {}
-        pid, host = runner.get("pid"), runner.get("host")
-        if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
-            return f"no run of {suite} to cancel: no {folder.runner_path}"
-        if host not in (None, socket.gethostname()):
-            return f"the run of {suite} is on host {host}; cancel it there (Ctrl-C in its terminal)"
-        if not pid_alive(pid):
-            return f"the run of {suite} (pid {pid}) has already stopped"
-        _signal_pid(pid, signal.SIGINT)
-        with self._lock:
-            self._external.setdefault(pid, time.time())
-        return f"cancelling {suite} (pid {pid}, started elsewhere): SIGINT sent"
-
-    def stop_all(self) -> None:
-        """Asks every live launch to stop (used when the dashboard quits while runs are going)."""
-        for launch in self.launches():
-            if launch.running and launch.process.poll() is None:
-                _signal_group(launch.pid, signal.SIGINT)
+        runs = [run for run in folder.runs() if run.get("state") == "running"]
+        here = [run for run in runs if run.get("host") in (None, socket.gethostname())]
+        if not runs:
+            return f"no run of {suite} to cancel: no running record in {folder.runs_path}"
+        if not here:
+            return f"the run of {suite} is on host {runs[-1].get('host')}; cancel it there (Ctrl-C in its terminal)"
+        stopped = []
+        for run in here:
+            pid = run.get("pid")
+            if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0 or not pid_alive(pid):
+                continue
+            _signal_pid(pid, signal.SIGINT)  # the run cancels its stages on every executor (Ray tasks, SLURM jobs)
+            with self._lock:
+                self._external.setdefault(pid, time.time())
+            stopped.append(f"pid {pid}, {run.get('executor', 'inline')}")
+        if not stopped:
+            return f"the run of {suite} has already stopped"
+        return f"cancelling {suite} ({'; '.join(stopped)}, started elsewhere): SIGINT sent"
 
 
 def _signal_group(pid: int, signum: int) -> None:

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from kdss_bench.cli import app
 from kdss_bench.store.event_log import read_events
+from kdss_bench.store.suite_folder import SuiteFolder
 
 from ..conftest import TINY_SUITE
 
@@ -154,21 +155,22 @@ def test_an_unknown_cell_is_a_one_line_error_listing_the_valid_ids(tmp_path):
     assert not results.exists()
 
 
-def test_sigterm_cancels_the_running_cell_and_exits_130(tmp_path):
+@pytest.mark.parametrize("executor", ["inline", "local"])
+def test_sigterm_cancels_the_running_cell_and_exits_130(tmp_path, executor):
     suite = tmp_path / "long.yaml"
     suite.write_text(TINY_SUITE.replace("outer_steps: 4", "outer_steps: 100000"))
     results = tmp_path / "results"
     cell = results / "tiny" / "krr_st__lfw_faces__seed0"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen([sys.executable, "-m", "kdss_bench", "run", str(suite), "--results", str(results),
-                                "--device", "cpu"], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                                "--device", "cpu", "--executor", executor, "--workers", "1"], cwd=REPO, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 120
         while not any(e.stage == "distill" for e in read_events(cell / "events.jsonl")[0]):
             assert process.poll() is None and time.time() < deadline, "the run ended before distilling"
             time.sleep(0.1)
-        assert (results / "tiny" / "_suite" / "runner.json").is_file()
+        assert [run["state"] for run in SuiteFolder(results, "tiny").runs()] == ["running"]
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
     finally:
@@ -180,4 +182,5 @@ def test_sigterm_cancels_the_running_cell_and_exits_130(tmp_path):
     events, _ = read_events(cell / "events.jsonl")
     assert (events[-1].stage, events[-1].kind, events[-1].values) == ("cell", "error", {"message": "cancelled"})
     assert not (cell / "result.json").exists()
-    assert not (results / "tiny" / "_suite" / "runner.json").exists()
+    assert [run["state"] for run in SuiteFolder(results, "tiny").runs()] == ["cancelled"]
+    assert not list((results / ".cache").glob("*/*.tmp-*")), "the cancelled stage removed its temporary folder"

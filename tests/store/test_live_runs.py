@@ -38,12 +38,16 @@ def started(t=T0, method="krr_st", target="gtsrb43", seed=0):
     return ("cell", "start", 1, 3, {"method": method, "target": target, "seed": seed}, t)
 
 
-def write_runner(root, pid, suite="s", started_at=None):
+def write_runner(root, pid, suite="s", started_at=None, cells=(), run_id="run-1", state="running"):
+    """A run record ``_suite/runs/<run_id>.json`` as ``kdss-bench run`` writes it."""
     folder = SuiteFolder(root, suite)
-    folder.path.mkdir(parents=True, exist_ok=True)
-    folder.runner_path.write_text(json.dumps({"pid": pid, "host": socket.gethostname(),
-                                              "started_at": time.time() if started_at is None else started_at,
-                                              "suite_path": "/x/s.yaml", "results_root": str(root)}))
+    folder.runs_path.mkdir(parents=True, exist_ok=True)
+    record = {"run_id": run_id, "suite": suite, "pid": pid, "host": socket.gethostname(),
+              "started_at": time.time() if started_at is None else started_at, "suite_path": "/x/s.yaml",
+              "results_root": str(root), "executor": "inline", "workers": None, "state": state, "ended_at": None,
+              "cells": [dict(cell) for cell in cells]}
+    folder.run_path(run_id).write_text(json.dumps(record))
+    return record
 
 
 def dead_pid() -> int:
@@ -146,19 +150,19 @@ def test_events_stopped_and_runner_process_gone_is_stale(tmp_path):
     assert live.poll() == {("s", CELL)}
     assert live.cell("s", CELL).status == "running" and live.runner_alive("s")
     assert live.runner_info("s")["pid"] == os.getpid()
-    SuiteFolder(tmp_path, "s").runner_path.unlink()  # run ended without a terminal event for the cell
+    SuiteFolder(tmp_path, "s").end_run(live.runner_info("s"), "finished")  # ended, no terminal event for the cell
     assert live.poll() == {("s", CELL)}
     assert live.cell("s", CELL).status == "stale" and live.runner_info("s") is None
 
 
 def test_queued_cells_come_from_the_plan_in_plan_order(tmp_path):
-    SuiteFolder(tmp_path, "s").write_plan(
-        [{"cell": name, "method": name.split("__")[0], "target": "t", "seed": 0}
-         for name in ("b__t__seed0", "a__t__seed0", "c__t__seed0")], suite_path="/x/s.yaml", started_at=T0)
-    write_runner(tmp_path, os.getpid())
-    append(tmp_path, "b__t__seed0", started(T0 + 1, method="b", target="t"))
-    append(tmp_path, "0_unplanned__t__seed0", started(T0 - 50, method="0_unplanned", target="t"),
-           ("cell", "end", None, None, {"accuracy": 10.0, "wall_time_s": 3.0}, T0 - 40))
+    t0 = time.time()  # the run record must postdate this process, or its pid counts as reused
+    write_runner(tmp_path, os.getpid(), started_at=t0,
+                 cells=[{"cell": name, "method": name.split("__")[0], "target": "t", "seed": 0}
+                        for name in ("b__t__seed0", "a__t__seed0", "c__t__seed0")])
+    append(tmp_path, "b__t__seed0", started(t0 + 1, method="b", target="t"))
+    append(tmp_path, "0_unplanned__t__seed0", started(t0 - 50, method="0_unplanned", target="t"),
+           ("cell", "end", None, None, {"accuracy": 10.0, "wall_time_s": 3.0}, t0 - 40))
     live = LiveRuns(tmp_path)
     live.poll()
     states = live.cells("s")
@@ -175,10 +179,8 @@ def test_a_planned_cell_with_a_reusable_result_is_cached(tmp_path):
     old.write_result({"accuracy": 55.0, "wall_time_s": 90.0, "config_hash": "h1"})
     changed = RunDir(tmp_path, "s", "dm__gtsrb43__seed0")
     changed.write_result({"accuracy": 40.0, "config_hash": "old"})
-    SuiteFolder(tmp_path, "s").write_plan(
-        [{"cell": CELL, "config_hash": "h1"}, {"cell": "dm__gtsrb43__seed0", "config_hash": "new"}],
-        suite_path=None, started_at=T0)
-    write_runner(tmp_path, os.getpid())
+    write_runner(tmp_path, os.getpid(), started_at=T0,
+                 cells=[{"cell": CELL, "config_hash": "h1"}, {"cell": "dm__gtsrb43__seed0", "config_hash": "new"}])
     live = LiveRuns(tmp_path)
     live.poll()
     cached, queued = live.cells("s")

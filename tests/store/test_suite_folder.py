@@ -1,41 +1,44 @@
-"""The _suite folder: plan.json and runner.json written atomically, read leniently."""
+"""The _suite folder: one run record per run, written atomically, read leniently, kept after the run."""
 
 from __future__ import annotations
 
 import os
 import socket
 
+import pytest
+
 from kdss_bench.store.suite_folder import SuiteFolder
 
 
-def test_plan_and_runner_round_trip(tmp_path):
+def test_a_run_record_round_trips_and_ends_with_its_state(tmp_path):
     folder = SuiteFolder(tmp_path, "tiny")
-    folder.write_plan([{"cell": "a__b__seed0", "method": "a", "target": "b", "seed": 0}],
-                      suite_path="/x/tiny.yaml", started_at=12.5)
-    folder.write_runner(suite_path="/x/tiny.yaml", started_at=12.5)
+    record = folder.start_run([{"cell": "a__b__seed0", "method": "a", "target": "b", "seed": 0}],
+                              suite_path="/x/tiny.yaml", executor="local", workers=2, started_at=12.5)
     assert folder.path == tmp_path / "tiny" / "_suite"
-    assert folder.read_plan() == {"suite": "tiny", "suite_path": "/x/tiny.yaml", "started_at": 12.5,
-                                  "cells": [{"cell": "a__b__seed0", "method": "a", "target": "b", "seed": 0}]}
-    runner = folder.read_runner()
-    assert runner == {"pid": os.getpid(), "host": socket.gethostname(), "started_at": 12.5,
-                      "suite_path": "/x/tiny.yaml", "results_root": str(tmp_path.resolve())}
-    folder.remove_runner()
-    assert folder.read_runner() is None and not folder.runner_path.exists()
-    folder.remove_runner()  # already gone: no error
+    assert record["pid"] == os.getpid() and record["host"] == socket.gethostname()
+    assert record["state"] == "running" and record["executor"] == "local" and record["workers"] == 2
+    assert folder.runs() == [record] and folder.latest_run() == record
+    ended = folder.end_run(record, "finished", finished=1)
+    assert folder.runs() == [ended] and ended["state"] == "finished" and ended["counts"] == {"finished": 1}
+    assert isinstance(ended["ended_at"], float)
+    with pytest.raises(ValueError):
+        folder.end_run(record, "running")
 
 
-def test_a_runner_file_of_another_process_is_left_alone(tmp_path):
+def test_two_runs_keep_two_records_oldest_first(tmp_path):
     folder = SuiteFolder(tmp_path, "tiny")
-    folder.path.mkdir(parents=True)
-    folder.runner_path.write_text('{"pid": 1, "host": "h", "started_at": 0}')
-    folder.remove_runner()
-    assert folder.read_runner()["pid"] == 1
+    first = folder.start_run([], suite_path=None, executor="inline", workers=None, started_at=10.0)
+    folder.run_path("later").write_text(
+        '{"run_id": "later", "pid": 1, "host": "h", "started_at": 20.0, "state": "running", "cells": []}')
+    assert [run["run_id"] for run in folder.runs()] == [first["run_id"], "later"]
+    assert folder.latest_run()["run_id"] == "later"
 
 
-def test_unreadable_files_read_as_none(tmp_path):
+def test_missing_or_corrupt_records_read_as_nothing(tmp_path):
     folder = SuiteFolder(tmp_path, "tiny")
-    assert folder.read_plan() is None
-    folder.path.mkdir(parents=True)
-    folder.plan_path.write_text('{"suite": "ti')
-    folder.runner_path.write_text("[1, 2]")
-    assert folder.read_plan() is None and folder.read_runner() is None
+    assert folder.runs() == [] and folder.latest_run() is None
+    folder.runs_path.mkdir(parents=True)
+    (folder.runs_path / "torn.json").write_text('{"run_id": "ti')
+    (folder.runs_path / "list.json").write_text("[1, 2]")
+    (folder.runs_path / "noid.json").write_text('{"pid": 3}')
+    assert folder.runs() == []

@@ -7,7 +7,6 @@ plan only). Every event time is ``T0 + offset``; pass ``clock=lambda: NOW`` to t
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -57,14 +56,16 @@ def distill_events(start: float, steps: int, total: int = 120) -> list[tuple]:
 
 
 def write_demo_results(root: Path) -> Path:
-    """Writes suite ``demo`` under ``root`` (plan, a live runner.json for this process, cells)."""
+    """Writes suite ``demo`` under ``root`` (a live run record for this process, its cells)."""
     root = Path(root)
     folder = SuiteFolder(root, SUITE)
-    folder.write_plan([{"cell": cell, **identity(cell)} for cell in PLAN], suite_path=None, started_at=T0)
-    folder.write_runner(suite_path=None, started_at=time.time())  # this test process plays the runner
+    # this test process plays the runner
+    record = folder.start_run([{"cell": cell, **identity(cell)} for cell in PLAN], suite_path=None,
+                              executor="inline", workers=None)
+    ours = {"run_id": record["run_id"]}  # cells started by this run (their event times are fixed, long before it)
     for position, (cell, accuracy) in enumerate(DONE.items()):
         start = 1 + 20 * position
-        events = [("cell", "start", position + 1, len(PLAN), identity(cell), start)]
+        events = [("cell", "start", position + 1, len(PLAN), {**identity(cell), **ours}, start)]
         if cell.startswith("krr_st"):
             events += distill_events(start + 1, 40, total=40)
             events += [("distill", "end", None, None, {"cached": False}, start + 6)]
@@ -78,11 +79,11 @@ def write_demo_results(root: Path) -> Path:
                           "model": "convnet_8_16_bn", "eval": "finetune", "recipe": "native", "accuracy": accuracy,
                           "test_loss": 1.1, "wall_time_s": 10.0 + position, "peak_memory_mb": 700.0 + 10 * position,
                           "finished_at": "2026-05-29T00:00:00Z"})
-    write_events(root, RUNNING, [("cell", "start", 3, len(PLAN), identity(RUNNING), 90.0),
+    write_events(root, RUNNING, [("cell", "start", 3, len(PLAN), {**identity(RUNNING), **ours}, 90.0),
                                  *distill_events(91.0, 60)])
     images = np.linspace(0.0, 1.0, 4 * 3 * 8 * 8, dtype=np.float32).reshape(4, 3, 8, 8)
     write_preview(root / SUITE / RUNNING / "preview.npz", images, step=60, total=120)
-    write_events(root, FAILED, [("cell", "start", 5, len(PLAN), identity(FAILED), 60.0),
+    write_events(root, FAILED, [("cell", "start", 5, len(PLAN), {**identity(FAILED), **ours}, 60.0),
                                 ("finetune", "start", None, None, {}, 61.0),
                                 ("finetune", "progress", 10, 40, {"loss": 2.5}, 62.0),
                                 ("cell", "error", None, None, {"message": ERROR, "traceback": TRACEBACK}, 63.0)])

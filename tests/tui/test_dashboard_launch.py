@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ from textual.widgets import Input
 
 from kdss_bench.store.event import Event
 from kdss_bench.store.run_dir import RunDir
+from kdss_bench.store.suite_folder import SuiteFolder
 from kdss_bench.tui.app import DashboardApp
 from kdss_bench.tui.launch_screen import LaunchScreen
 from kdss_bench.tui.runs_view import RunsTable, row_key
@@ -107,8 +107,8 @@ def test_rerun_a_failed_cell(tiny_results):
     with run.event_log() as log:  # the cell's latest run crashed
         log.append(Event.now(run.run_id, "cell", "start", 4, 4, {"method": "no_pretrain"}))
         log.append(Event.now(run.run_id, "cell", "error", values={"message": "ValueError: boom"}))
-    plan = json.loads((tiny_results / "tiny" / "_suite" / "plan.json").read_text())
-    assert Path(plan["suite_path"]).is_file()
+    latest = SuiteFolder(tiny_results, "tiny").latest_run()
+    assert Path(latest["suite_path"]).is_file()
 
     async def scenario(app, pilot):
         await wait_for(pilot, lambda: status_of(app, "tiny", cell) == "failed")

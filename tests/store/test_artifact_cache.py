@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kdss_bench.runner.artifact_cache import ArtifactCache, content_key
+from kdss_bench.store.artifact_cache import ArtifactCache, content_key
 
 
 def test_key_is_stable_and_sensitive_to_every_part():

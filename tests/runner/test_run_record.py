@@ -1,4 +1,4 @@
-"""What a run leaves for watchers: plan.json, runner.json while it runs, previews, and --cells selection."""
+"""What a run leaves for watchers: its run record (running, then finished), previews, and --cells selection."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from kdss_bench.store.event_log import read_events
 from kdss_bench.store.preview_file import read_preview
 from kdss_bench.store.result_index import ResultIndex
 from kdss_bench.store.run_dir import iter_run_dirs
+from kdss_bench.store.suite_folder import SuiteFolder
 
 from ..conftest import TINY_SUITE
 
@@ -30,13 +31,11 @@ def watched(tmp_path_factory):
     path = folder / "suite.yaml"
     path.write_text(TINY_SUITE)
     results = folder / "results"
-    seen = {"runner": [], "plan": [], "previews": []}
+    seen = {"runs": [], "previews": []}
 
     def listener(event):
-        suite_files = results / "tiny" / "_suite"
         if event.stage == "cell" and event.kind == "start":
-            seen["runner"].append(json.loads((suite_files / "runner.json").read_text()))
-            seen["plan"].append(json.loads((suite_files / "plan.json").read_text()))
+            seen["runs"].append(SuiteFolder(results, "tiny").runs())
         if event.stage == "distill" and event.kind == "progress":
             preview = read_preview(results / event.run / "preview.npz")
             seen["previews"].append((event.step, None if preview is None else preview[1:]))
@@ -45,28 +44,31 @@ def watched(tmp_path_factory):
     return path, results, outcome, seen
 
 
-def test_runner_file_names_this_process_while_running_and_is_removed_at_the_end(watched):
+def test_the_run_record_names_this_process_while_running_and_its_end_after(watched):
     path, results, outcome, seen = watched
-    assert sorted(outcome.finished) == CELLS and len(seen["runner"]) == 4
-    runner = seen["runner"][0]
-    assert runner["pid"] == os.getpid() and runner["host"] == socket.gethostname()
-    assert runner["suite_path"] == str(path.resolve()) and runner["results_root"] == str(results.resolve())
-    assert isinstance(runner["started_at"], float)
-    assert not (results / "tiny" / "_suite" / "runner.json").exists()
+    assert sorted(outcome.finished) == CELLS and len(seen["runs"]) == 4
+    assert all(len(runs) == 1 for runs in seen["runs"]), "one record per run"
+    record = seen["runs"][0][0]
+    assert record["pid"] == os.getpid() and record["host"] == socket.gethostname()
+    assert record["suite_path"] == str(path.resolve()) and record["results_root"] == str(results.resolve())
+    assert isinstance(record["started_at"], float) and record["state"] == "running"
+    assert record["executor"] == "inline" and record["run_id"] == outcome.run_id
+    (ended,) = SuiteFolder(results, "tiny").runs()
+    assert ended["state"] == "finished" and ended["counts"] == {"finished": 4, "skipped": 0, "failed": 0}
 
 
-def test_plan_lists_the_cells_in_run_order_with_their_config_hash(watched):
+def test_the_record_lists_the_cells_in_run_order_with_their_config_hash(watched):
     path, results, _, seen = watched
-    plan = json.loads((results / "tiny" / "_suite" / "plan.json").read_text())
-    assert plan == seen["plan"][0]
-    assert plan["suite"] == "tiny" and plan["suite_path"] == str(path.resolve())
-    assert plan["started_at"] == seen["runner"][0]["started_at"]
-    assert [c["cell"] for c in plan["cells"]] == CELLS
-    assert (plan["cells"][1]["method"], plan["cells"][1]["target"], plan["cells"][1]["seed"]) == (
+    (record,) = SuiteFolder(results, "tiny").runs()
+    assert [c["cell"] for c in record["cells"]] == CELLS
+    assert (record["cells"][1]["method"], record["cells"][1]["target"], record["cells"][1]["seed"]) == (
         "krr_st", "textures3", 0)
-    for entry in plan["cells"]:
+    for entry in record["cells"]:
         result = json.loads((results / "tiny" / entry["cell"] / "result.json").read_text())
         assert entry["config_hash"] == result["config_hash"]
+        events, _ = read_events(results / "tiny" / entry["cell"] / "events.jsonl")
+        starts = [e for e in events if (e.stage, e.kind) == ("cell", "start")]
+        assert len(starts) == 1 and starts[0].values["run_id"] == record["run_id"]
 
 
 def test_the_suite_folder_is_not_a_cell_for_the_store(watched):
@@ -94,8 +96,8 @@ def test_only_cells_runs_those_cells_and_plans_only_them(write_suite, tmp_path):
     outcome = run_suite(suite, results_root=results, device="cpu", only_cells=[CELLS[3], CELLS[2]])
     assert outcome.finished == [CELLS[2], CELLS[3]], "grid order, whatever order they were named in"
     assert sorted(p.name for p in (results / "tiny").iterdir()) == ["_suite", *CELLS[2:]]
-    plan = json.loads((results / "tiny" / "_suite" / "plan.json").read_text())
-    assert [c["cell"] for c in plan["cells"]] == CELLS[2:]
+    (record,) = SuiteFolder(results, "tiny").runs()
+    assert [c["cell"] for c in record["cells"]] == CELLS[2:]
 
 
 def test_unknown_cell_id_fails_before_anything_is_written(write_suite, tmp_path):
@@ -107,7 +109,7 @@ def test_unknown_cell_id_fails_before_anything_is_written(write_suite, tmp_path)
     assert not results.exists()
 
 
-def test_an_interrupted_run_records_cancelled_and_removes_its_runner_file(write_suite, tmp_path):
+def test_an_interrupted_run_records_cancelled_in_the_cell_and_its_record(write_suite, tmp_path):
     suite = load_suite(write_suite())
     results = tmp_path / "results"
 
@@ -121,5 +123,5 @@ def test_an_interrupted_run_records_cancelled_and_removes_its_runner_file(write_
     events, _ = read_events(folder / "events.jsonl")
     assert (events[-1].stage, events[-1].kind, events[-1].values) == ("cell", "error", {"message": "cancelled"})
     assert not (folder / "result.json").exists()
-    assert not (results / "tiny" / "_suite" / "runner.json").exists()
-    assert (results / "tiny" / "_suite" / "plan.json").exists()
+    (record,) = SuiteFolder(results, "tiny").runs()
+    assert record["state"] == "cancelled" and record["ended_at"] is not None

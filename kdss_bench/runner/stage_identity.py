@@ -1,0 +1,65 @@
+"""What determines each stage's output: the one identity function of the plan and of result hashes.
+
+Every stage's key is ``content_key(parts)`` of the parts below; each part list holds the keys of
+the stage's inputs, so a key changes whenever anything upstream changes. A cell's config hash is
+the key of its evaluation stage, and its ``config.yaml`` lists these same parts: what is hashed
+is what is shown. Paths never enter an identity (datasets count by their content fingerprint, a
+teacher checkpoint by its bytes), so moving the data root keeps every result valid.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kdss_bench import PROTOCOL_VERSION
+from kdss_bench.cell import Cell
+from kdss_bench.config import Suite
+from kdss_bench.store.artifact_cache import content_key, file_sha256
+
+NO_PRETRAINING = "none"
+"""The pre-training key of a cell whose method has nothing to pre-train on (``no_pretrain``)."""
+
+
+def stage_key(parts: dict[str, Any]) -> str:
+    return content_key(parts)
+
+
+def teacher_parts(suite: Suite, source_fingerprint: str) -> dict[str, Any]:
+    """A checkpoint counts by its bytes; a trained teacher by its recipe and the source it learnt on."""
+    spec = suite.teacher
+    if spec.kind == "checkpoint":
+        return {"stage": "teacher", "kind": "checkpoint", "arch": spec.arch,
+                "checkpoint_sha256": file_sha256(str(spec.checkpoint))}
+    identity = {k: v for k, v in spec.identity().items() if k != "checkpoint"}
+    return {"stage": "teacher", "kind": spec.kind, "spec": identity, "source": source_fingerprint,
+            "resolution": suite.resolution}
+
+
+def distill_parts(suite: Suite, method: str, source_fingerprint: str, teacher_key: str | None,
+                  intermediate_keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    settings = suite.methods[method]
+    return {"stage": "distill", "method": method, "settings": settings.identity(), "source": source_fingerprint,
+            "budget": suite.budget, "resolution": suite.resolution, "model": suite.method_model(method),
+            "teacher": teacher_key, "seed": suite.distill_seed, "inputs": settings.input_fingerprint(),
+            "intermediates": list(intermediate_keys)}
+
+
+def pretrain_parts(suite: Suite, distill_key: str, target_kind: str, seed: int) -> dict[str, Any]:
+    """``target_kind`` 'auto' (an imported set, kind known once read) holds every recipe it may pick."""
+    from kdss_bench.runner.pretrain_choice import recipe_for
+
+    if target_kind == "auto":
+        recipes = {kind: recipe_for(suite, kind) for kind in ("features", "hard", "soft")}
+        return {"stage": "pretrain", "distilled": distill_key, "recipes": recipes, "model": suite.model,
+                "seed": seed, "target_kind": "auto"}
+    recipe, settings = recipe_for(suite, target_kind)
+    return {"stage": "pretrain", "distilled": distill_key, "recipe": recipe, "settings": settings,
+            "model": suite.model, "seed": seed, "target_kind": target_kind}
+
+
+def evaluate_parts(suite: Suite, cell: Cell, pretrain_key: str, target_fingerprint: str) -> dict[str, Any]:
+    recipe = suite.finetune_for(cell.target) if suite.eval == "finetune" else dict(suite.linear_probe)
+    return {"stage": "evaluate", "suite": suite.name, "cell": cell.id, "method": cell.method,
+            "target": cell.target, "target_data": target_fingerprint, "seed": cell.seed,
+            "pretrained": pretrain_key, "eval": suite.eval, "recipe": recipe, "model": suite.model,
+            "protocol_version": PROTOCOL_VERSION}

@@ -1,0 +1,110 @@
+"""The evaluation stage: fine-tune (or linear-probe) one cell's backbone on its target; writes result.json."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from kdss_bench import PROTOCOL_VERSION
+from kdss_bench.report.statistics import finite_or_none
+from kdss_bench.runner.peak_memory import peak_memory_mb, reset_peak_memory
+from kdss_bench.runner.stage_identity import NO_PRETRAINING
+from kdss_bench.runner.stage_job import EmitFactory, StageJob, StageRecord
+from kdss_bench.runner.workspace import BACKBONE_FILE, Workspace
+from kdss_bench.store.run_dir import RunDir
+
+
+def run(ws: Workspace, job: StageJob, emit_for: EmitFactory) -> StageRecord:
+    from kdss_bench.runner.environment import device_name, git_commit, versions
+    from kdss_bench.train.finetune import FinetuneRecipe, finetune
+    from kdss_bench.train.linear_probe import LinearProbeRecipe, linear_probe
+
+    node, suite = job.node, ws.suite
+    params = node.params
+    run_dir = RunDir(ws.results_root, suite.name, params["cell"])
+    init = _pretrained(ws, node.parts["pretrained"])
+    _write_set_preview(ws, job, run_dir)
+    target = ws.image_set(params["target"])
+    emit = emit_for(suite.eval)
+    emit("start", target=params["target"], **job.where)
+    reset_peak_memory(ws.device.type)
+    started = time.perf_counter()
+    if suite.eval == "finetune":
+        outcome = finetune(suite.model, init, target, FinetuneRecipe(**suite.finetune_for(params["target"])),
+                           seed=params["seed"], device=ws.device, emit=emit)
+    else:
+        outcome = linear_probe(suite.model, init, target, LinearProbeRecipe(**suite.linear_probe),
+                               seed=params["seed"], device=ws.device, emit=emit)
+    wall = time.perf_counter() - started
+    emit("end", wall_time_s=wall)
+    peak = peak_memory_mb(ws.device.type)
+    record = StageRecord.measured(job, wall, peak)
+    built_here = [u for u in job.upstream if u.built_by == params["cell"]]
+    distill = next((u for u in job.upstream if u.kind == "distill"), None)
+    result: dict[str, Any] = {
+        "suite": suite.name, "cell": params["cell"], "method": params["method"], "source": suite.source,
+        "target": params["target"], "seed": params["seed"], "budget": suite.budget, "resolution": suite.resolution,
+        "model": suite.model, "eval": suite.eval, "recipe": suite.recipe,
+        "accuracy": round(float(outcome.accuracy), 4),
+        "test_loss": finite_or_none(outcome.loss, 6),
+        "train_loss": finite_or_none(outcome.train_loss, 6),
+        "iterations": outcome.iterations,
+        "images_per_s": round(float(outcome.images_per_s), 1),
+        "eval_wall_time_s": round(wall, 3),
+        "peak_memory_mb": max([peak] + [u.peak_memory_mb for u in job.upstream]),
+        "stages": _stage_keys(job),
+        "cached_stages": sorted({u.kind for u in job.upstream if u.built_by != params["cell"]}),
+        "distill_wall_time_s": round(distill.wall_time_s, 3) if distill else 0.0,
+        "config_hash": node.key, "protocol_version": PROTOCOL_VERSION,
+        "git_commit": git_commit(), "versions": versions(), "device": device_name(ws.device),
+        "threads": record.threads, "executor": job.where.get("executor"), "worker": job.where.get("worker"),
+        "host": job.where.get("host"),
+        "wall_time_s": round(wall + sum(u.wall_time_s for u in built_here), 3),
+        "finished_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "stage_record": record.as_dict(),
+    }
+    run_dir.write_result(result)
+    emit_for("cell")("end", step=job.cell_step[0], total=job.cell_step[1], accuracy=result["accuracy"],
+                     wall_time_s=result["wall_time_s"])
+    record.result = result
+    return record
+
+
+def _pretrained(ws: Workspace, pretrain_key: str):
+    """The pre-trained backbone (head width read from its ``fc``), or None for no pre-training."""
+    if pretrain_key == NO_PRETRAINING:
+        return None
+    from safetensors.torch import load_file
+
+    from kdss_bench.models.registry import build_model
+
+    state = load_file(str(ws.cache.folder("pretrain", pretrain_key) / BACKBONE_FILE))
+    model = build_model(ws.suite.model, in_shape=ws.in_shape, num_outputs=int(state["fc.weight"].shape[0]))
+    model.load_state_dict(state)
+    return model.to(ws.device)
+
+
+def _write_set_preview(ws: Workspace, job: StageJob, run_dir: RunDir) -> None:
+    """Every cell shows its distilled set (a watcher opens any cell), also when the set was cached."""
+    distill = job.upstream_key("distill")
+    if distill is None or run_dir.preview_path.exists():
+        return
+    from kdss_bench.methods.distilled_set import DistilledSet
+    from kdss_bench.runner.stages.distill_stage import write_images_preview
+
+    distilled = DistilledSet.load(ws.cache.folder("distill", distill))
+    steps = distilled.manifest.get("cost", {}).get("steps")
+    steps = steps if isinstance(steps, int) else 0
+    run_dir.create()
+    write_images_preview(run_dir.preview_path, distilled.images, steps, steps)
+
+
+def _stage_keys(job: StageJob) -> dict[str, Any]:
+    keys: dict[str, Any] = {}
+    for upstream in job.upstream:
+        if upstream.kind == "intermediate":
+            keys.setdefault("intermediates", []).append(upstream.key)
+        else:
+            keys[upstream.kind] = upstream.key
+    return keys

@@ -1,0 +1,62 @@
+"""What the stage jobs of one process share: the suite's datasets, loaded teachers, the artifact cache.
+
+A worker process runs many stage jobs; each gets a fresh :class:`Workspace` (nothing of one
+cell survives into the next), while the expensive reads behind it are cached per process:
+datasets by ``data.registry.load_dataset``, teachers here by their key and device.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from kdss_bench.config import Suite
+from kdss_bench.data.image_set import ImageSet
+from kdss_bench.data.registry import load_dataset
+from kdss_bench.store.artifact_cache import ArtifactCache
+
+TEACHER_FILE = "teacher.pt"
+BACKBONE_FILE = "backbone.safetensors"
+CACHE_FOLDER = ".cache"
+
+_TEACHERS: dict[tuple[str, str], nn.Module] = {}
+_TEACHERS_LOCK = threading.Lock()
+
+
+class Workspace:
+    def __init__(self, suite: Suite, results_root: str | Path, device: torch.device) -> None:
+        self.suite = suite
+        self.results_root = Path(results_root)
+        self.device = device
+        self.cache = ArtifactCache(self.results_root / CACHE_FOLDER)
+
+    @property
+    def in_shape(self) -> tuple[int, int, int]:
+        return (3, self.suite.resolution, self.suite.resolution)
+
+    def image_set(self, name: str) -> ImageSet:
+        return load_dataset(name, resolution=self.suite.resolution, data_root=self.suite.data_root,
+                            declared=self.suite.datasets)
+
+    @property
+    def source(self) -> ImageSet:
+        return self.image_set(self.suite.source)
+
+    def teacher(self, key: str) -> nn.Module:
+        """The frozen teacher of key ``key`` on this device (from the checkpoint or the cache), loaded once."""
+        from kdss_bench.teacher.checkpoint import load_teacher_checkpoint
+
+        with _TEACHERS_LOCK:
+            cached = _TEACHERS.get((key, str(self.device)))
+            if cached is not None:
+                return cached
+            spec = self.suite.teacher
+            path = spec.checkpoint if spec.kind == "checkpoint" else self.cache.folder("teacher", key) / TEACHER_FILE
+            teacher = load_teacher_checkpoint(path, arch=spec.arch, in_shape=self.in_shape)
+            # channels_last: same math, about 1.3x faster convolutions on CPU (and the Tensor Core layout on CUDA)
+            teacher = teacher.to(self.device, memory_format=torch.channels_last).eval()
+            _TEACHERS[(key, str(self.device))] = teacher
+            return teacher
