@@ -136,6 +136,8 @@ class Scheduler:
         node = job.node
         self.announcing.discard(node.owner)
         if isinstance(result, JobDied):
+            if job.announce_cell:  # it wrote the cell's start event before it died (right after its lock)
+                self.announced.add(node.owner)
             tries = self.outcome.retried.get(node_id, 0)
             if tries < self.retries:
                 self.outcome.retried[node_id] = tries + 1

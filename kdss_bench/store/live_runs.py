@@ -206,9 +206,12 @@ class LiveRuns:
             return [dict(record) for record in self._live.get(suite, [])]
 
     def result_rows(self) -> list[dict]:
-        """Every readable ``result.json`` (as a dict), by suite and cell: the rows of a ResultsTable."""
+        """Every readable ``result.json`` (as a dict), by suite and then in the suite's run order (the plan's
+        cells first), so a ResultsTable built from them lists the methods as the suite does."""
         with self._lock:
-            return [dict(self._results[key]) for key in sorted(self._results)]
+            position = {(suite, cell): i for suite, cells in self._order.items() for i, cell in enumerate(cells)}
+            keys = sorted(self._results, key=lambda key: (key[0], position.get(key, len(position)), key[1]))
+            return [dict(self._results[key]) for key in keys]
 
     def preview(self, suite: str, cell: str) -> tuple[np.ndarray, int, int] | None:
         """The cell's latest synthetic images (uint8 (k, R, R, 3), read-only), the step and total they were

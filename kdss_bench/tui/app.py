@@ -28,7 +28,7 @@ from kdss_bench.store.suite_folder import SuiteFolder
 from kdss_bench.tui.guarded import guarded
 from kdss_bench.tui.launch_screen import LaunchScreen
 from kdss_bench.tui.live_feed import CellKey, LiveFeed, LiveUpdate, Preview
-from kdss_bench.tui.results_view import ResultsScreen, method_order
+from kdss_bench.tui.results_view import ResultsScreen
 from kdss_bench.tui.run_detail import RunDetailScreen
 from kdss_bench.tui.run_launcher import RunLauncher, suite_name_of
 from kdss_bench.tui.runs_view import RunsScreen
@@ -288,7 +288,7 @@ class DashboardApp(App[None]):
         from kdss_bench.tui.table_export import export_tables
 
         try:
-            written = export_tables(self.results_root, rows, method_order=method_order())
+            written = export_tables(self.results_root, rows)
         except Exception as exc:  # noqa: BLE001
             self.call_from_thread(self.report_error, f"export failed: {type(exc).__name__}: {exc}")
             return

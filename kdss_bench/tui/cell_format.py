@@ -64,11 +64,20 @@ def duration(seconds: float | None) -> str:
     return f"{whole // 86400}d"
 
 
-def number(value: float | None, digits: int = 4) -> str:
-    """A compact number (``0.1234``, ``1.2e+03``) or empty when unknown or not finite."""
+def number(value: float | None, digits: int = 4, width: int = 8) -> str:
+    """A compact number in at most ``width`` characters: ``0.1234``, ``12.35``, ``6.0e-05``, ``1.2e+03``;
+    empty when unknown or not finite. Small and large values go to scientific notation rather than
+    being cut (``0.00006019`` would show as ``6.019...`` in a narrow column)."""
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return ""
-    return f"{value:.{digits}g}"
+    magnitude = abs(value)
+    if magnitude == 0 or 1e-3 <= magnitude < 1e4:
+        return f"{value:.{digits}g}"[:width]
+    for decimals in (2, 1, 0):
+        text = f"{value:.{decimals}e}"
+        if len(text) <= width:
+            return text
+    return text
 
 
 def accuracy(value: float | None) -> str:

@@ -26,12 +26,6 @@ EMPTY_TEXT = ("No finished results yet. They appear here as cells finish; press 
               "[b]l[/b] to launch a suite.")
 
 
-def method_order() -> list[str]:
-    from kdss_bench.methods.registry import method_names  # lazy registry: no torch import
-
-    return method_names()
-
-
 def row_members(rows: Sequence[Mapping[str, Any]], row: TableRow) -> list[Mapping[str, Any]]:
     """The result rows that a table row summarises (its method and its varying settings)."""
     return [r for r in rows if r.get("method") == row.method and r.get("accuracy") is not None
@@ -95,7 +89,7 @@ class ResultsScreen(Screen):
     def show_rows(self, rows: Sequence[Mapping[str, Any]]) -> None:
         body = self.query_one("#results-body", VerticalScroll)
         empty = self.query_one("#results-empty", Static)
-        tables = tables_by_suite(rows, method_order=method_order()) if rows else {}
+        tables = tables_by_suite(rows) if rows else {}  # methods in the order the suite runs them
         empty.display = not tables
         with self.app.batch_update():
             for old in body.query(".suite-block"):

@@ -72,6 +72,8 @@ def summary_text(state: CellState, now: float) -> Text:
              f"seed {'?' if state.seed is None else state.seed}"]
     if state.status == "running" and state.eta_s is not None:
         facts.append(f"ETA {duration(state.eta_s)}")
+    if state.where:
+        facts.append(f"on {state.where}")
     if state.last_loss is not None:
         facts.append(f"loss {number(state.last_loss)}")
     if state.accuracy is not None:

@@ -1,10 +1,11 @@
 """The runs view: every cell of every suite under the results folder, updated live.
 
-Column widths are fixed and only the rows a poll reports as changed are rewritten (with
-``update_cell``, never re-measuring columns), so a table of hundreds of cells stays cheap to
-refresh several times a second. Below :data:`WIDE_FROM` columns (an 80x24 terminal) the suite
-and wall-time columns are left out (the summary line names the suites; the detail screen
-shows the wall time) so that everything else fits without scrolling sideways. Runs started
+Column widths are fixed for a terminal width and only the rows a poll reports as changed are
+rewritten (with ``update_cell``, never re-measuring columns), so a table of hundreds of cells stays
+cheap to refresh several times a second. The cell column takes whatever width the other columns
+leave (cell ids are what a reader scans); narrow terminals (an 80x24 one) leave out the suite and
+wall-time columns (the summary line names the suites; the detail screen shows the wall time),
+and only wide ones show where a running cell's stage runs (executor and worker). Runs started
 elsewhere (``kdss-bench run`` in another terminal) appear the same way, since everything shown
 comes from the files the runner writes.
 """
@@ -24,20 +25,23 @@ from kdss_bench.store.live_runs import CellState
 from kdss_bench.tui.cell_format import accuracy, duration, number, progress_bar, status_text
 from kdss_bench.tui.guarded import guarded
 
-COLUMNS = (  # (label, key, width, shown in a narrow terminal); each width includes a one-space gap
-    ("suite", "suite", 11, False),
-    ("cell", "cell", 25, True),
-    ("status", "status", 10, True),
-    ("stage", "stage", 9, True),
-    ("progress", "progress", 14, True),
-    ("ETA", "eta", 6, True),
-    ("loss", "loss", 7, True),
-    ("acc", "accuracy", 6, True),
-    ("wall", "wall", 6, False),
+COLUMNS = (  # (label, key, width, shown from this terminal width); each width includes a one-space gap
+    ("suite", "suite", 11, 97),
+    ("cell", "cell", 0, 0),  # 0: the width the others leave
+    ("status", "status", 10, 0),
+    ("stage", "stage", 9, 0),
+    ("progress", "progress", 14, 0),
+    ("ETA", "eta", 6, 0),
+    ("loss", "loss", 8, 0),
+    ("acc", "accuracy", 6, 0),
+    ("wall", "wall", 6, 97),
+    ("where", "where", 14, 136),
 )
-CELL_WIDTH = COLUMNS[1][2]
-WIDE_FROM = sum(column[2] for column in COLUMNS) + 3
-"""Terminal width from which every column is shown (the rest: the table's scrollbar and border)."""
+CELL_MIN, CELL_MAX = 22, 64
+FRAME = 2
+"""Columns of the terminal taken by the table's vertical scrollbar."""
+WIDE_FROM = 97
+"""Terminal width from which the suite and wall-time columns are shown."""
 EMPTY_TEXT = ("No runs under {root} yet. Press [b]l[/b] to launch a suite, or run "
               "[b]kdss-bench run SUITE --results {root}[/b] in another terminal: it shows up here.")
 
@@ -55,12 +59,15 @@ def wall_seconds(state: CellState, now: float) -> float | None:
     return None
 
 
-def visible_columns(width: int) -> tuple[tuple[str, str, int, bool], ...]:
-    """The columns a terminal ``width`` columns wide shows."""
-    return COLUMNS if width >= WIDE_FROM else tuple(column for column in COLUMNS if column[3])
+def visible_columns(width: int) -> tuple[tuple[str, str, int, int], ...]:
+    """The columns a terminal ``width`` columns wide shows, the cell column sized to what is left."""
+    shown = [column for column in COLUMNS if width >= column[3]]
+    rest = width - FRAME - sum(column[2] for column in shown)
+    cell = max(CELL_MIN, min(CELL_MAX, rest))
+    return tuple((label, key, cell if key == "cell" else size, start) for label, key, size, start in shown)
 
 
-def row_values(state: CellState, now: float) -> dict[str, Text]:
+def row_values(state: CellState, now: float, cell_width: int = CELL_MIN) -> dict[str, Text]:
     """The texts of one row by column key, each cut to leave a one-space gap before the next column."""
     values: dict[str, Text | str] = {
         "suite": state.suite,
@@ -69,12 +76,13 @@ def row_values(state: CellState, now: float) -> dict[str, Text]:
         "stage": state.stage or "",
         "progress": progress_bar(state.step, state.total, state.status),
         "eta": duration(state.eta_s) if state.status == "running" else "",
-        "loss": number(state.last_loss),
+        "loss": number(state.last_loss, width=7),
         "accuracy": accuracy(state.accuracy),
         "wall": duration(wall_seconds(state, now)),
+        "where": state.where or "",
     }
-    texts = {key: fit(values[key], width - 1) for _, key, width, _ in COLUMNS}
-    texts["cell"] = Text(middle_ellipsis(state.cell, CELL_WIDTH - 1))
+    texts = {key: fit(values[key], width - 1) for _, key, width, _ in COLUMNS if width}
+    texts["cell"] = Text(middle_ellipsis(state.cell, cell_width - 1))
     return texts
 
 
@@ -104,7 +112,7 @@ class RunsScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self._order: tuple[tuple[str, str], ...] = ()
-        self._columns: tuple[tuple[str, str, int, bool], ...] = ()
+        self._columns: tuple[tuple[str, str, int, int], ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -131,6 +139,10 @@ class RunsScreen(Screen):
         table.clear(columns=True)
         for label, key, column_width, _ in self._columns:
             table.add_column(label, key=key, width=column_width)
+
+    @property
+    def _cell_width(self) -> int:
+        return next((column[2] for column in self._columns if column[1] == "cell"), CELL_MIN)
 
     def on_unmount(self) -> None:
         self.app.unsubscribe(self)
@@ -160,7 +172,7 @@ class RunsScreen(Screen):
         for key in self._order:
             state = self.app.cells.get(key)
             if state is not None:
-                values = row_values(state, now)
+                values = row_values(state, now, self._cell_width)
                 table.add_row(*(values[column[1]] for column in self._columns), key=row_key(*key))
         if selected in self._order:
             table.move_cursor(row=self._order.index(selected), animate=False)
@@ -176,11 +188,11 @@ class RunsScreen(Screen):
         for key in self._order:
             state = self.app.cells.get(key)
             if state is not None and state.status == "running":
-                table.update_cell(row_key(*key), "wall", row_values(state, now)["wall"])
+                table.update_cell(row_key(*key), "wall", row_values(state, now, self._cell_width)["wall"])
 
     def _write_row(self, table: RunsTable, state: CellState, now: float) -> None:
         key = row_key(state.suite, state.cell)
-        values = row_values(state, now)
+        values = row_values(state, now, self._cell_width)
         for column in self._columns:
             table.update_cell(key, column[1], values[column[1]])
 

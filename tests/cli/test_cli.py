@@ -155,15 +155,19 @@ def test_an_unknown_cell_is_a_one_line_error_listing_the_valid_ids(tmp_path):
     assert not results.exists()
 
 
-@pytest.mark.parametrize("executor", ["inline", "local"])
+@pytest.mark.parametrize("executor", ["inline", "local", pytest.param("ray", marks=pytest.mark.slow),
+                                      pytest.param("slurm", marks=pytest.mark.slow)])
 def test_sigterm_cancels_the_running_cell_and_exits_130(tmp_path, executor):
+    """On every executor: the running stage is stopped (Ray: its task cancelled; SLURM: its job
+    cancelled), the cell records cancelled, the run record says so, and no stage keeps running."""
     suite = tmp_path / "long.yaml"
     suite.write_text(TINY_SUITE.replace("outer_steps: 4", "outer_steps: 100000"))
     results = tmp_path / "results"
     cell = results / "tiny" / "krr_st__lfw_faces__seed0"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen([sys.executable, "-m", "kdss_bench", "run", str(suite), "--results", str(results),
-                                "--device", "cpu", "--executor", executor, "--workers", "1"], cwd=REPO, env=env,
+                                "--device", "cpu", "--executor", executor, "--workers", "1",
+                                "--slurm-cluster", "local"], cwd=REPO, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 120
@@ -184,3 +188,7 @@ def test_sigterm_cancels_the_running_cell_and_exits_130(tmp_path, executor):
     assert not (cell / "result.json").exists()
     assert [run["state"] for run in SuiteFolder(results, "tiny").runs()] == ["cancelled"]
     assert not list((results / ".cache").glob("*/*.tmp-*")), "the cancelled stage removed its temporary folder"
+    time.sleep(1.0)
+    size = (cell / "events.jsonl").stat().st_size
+    time.sleep(3.0)
+    assert (cell / "events.jsonl").stat().st_size == size, "no stage job goes on writing after the cancel"

@@ -187,7 +187,7 @@ def test_a_planned_cell_with_a_reusable_result_is_cached(tmp_path):
     assert cached.status == "cached" and cached.accuracy == 55.0 and cached.wall_time_s == 90.0
     assert queued.status == "queued" and queued.accuracy is None, "a changed config runs again"
     assert (queued.method, queued.target, queued.seed) == ("dm", "gtsrb43", 0), "parsed from the cell id"
-    assert [row["config_hash"] for row in live.result_rows()] == ["old", "h1"]
+    assert [row["config_hash"] for row in live.result_rows()] == ["h1", "old"], "rows in the run's order"
 
 
 def test_result_rows_skip_unreadable_results_and_previews_load(tmp_path):

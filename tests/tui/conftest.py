@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import signal
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -65,7 +67,13 @@ def run_app(app: DashboardApp, scenario: Callable[..., Awaitable[None]], size: t
             await wait_for(pilot, lambda: app.polls_applied > 0)
             await scenario(app, pilot)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:  # a failed scenario must not leave a launched run training in the background
+        for launch in app.launcher.launches():
+            if launch.process.poll() is None:
+                os.killpg(launch.pid, signal.SIGKILL)
+                launch.process.wait(timeout=30)
 
 
 def notifications(app: DashboardApp) -> list[str]:

@@ -23,8 +23,12 @@ def test_durations_fit_five_characters():
     assert duration(None) == duration(math.nan) == duration(-1) == ""
 
 
-def test_numbers_are_compact_and_blank_when_unknown():
-    assert number(0.123456) == "0.1235" and number(12345.0) == "1.234e+04"
+def test_numbers_are_compact_small_ones_scientific_and_blank_when_unknown():
+    assert number(0.123456) == "0.1235" and number(12345.0) == "1.23e+04" and number(12.3456) == "12.35"
+    assert number(6.019e-05) == "6.02e-05", "a small loss keeps its exponent instead of being cut to 6.019..."
+    assert number(6.019e-05, width=7) == "6.0e-05" and number(0.0) == "0" and number(-0.5) == "-0.5"
+    for width in (7, 8):
+        assert all(len(number(v, width=width)) <= width for v in (6.019e-05, -6.019e-05, 1.5e-300, 3.2e7, 0.001234))
     assert number(None) == number(math.inf) == number(True) == ""
     assert accuracy(61.249) == "61.25" and accuracy(None) == ""
 

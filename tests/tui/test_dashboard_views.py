@@ -61,15 +61,19 @@ def test_opens_on_a_finished_suite_with_its_cells_and_accuracies(tiny_results):
     run_app(DashboardApp(tiny_results), scenario, size=(120, 30))
 
 
-def test_narrow_terminal_keeps_the_essential_columns(tiny_results):
+def test_narrow_terminal_keeps_the_essential_columns_and_wide_ones_give_the_cell_the_room(tiny_results):
     narrow = [key for _, key, _, _ in visible_columns(80)]
     assert narrow == ["cell", "status", "stage", "progress", "eta", "loss", "accuracy"]
-    assert sum(width for _, key, width, _ in COLUMNS if key in narrow) <= 78  # fits 80 with the scrollbar
+    assert sum(width for _, _, width, _ in visible_columns(80)) <= 78  # fits 80 with the scrollbar
+    at_120 = {key: width for _, key, width, _ in visible_columns(120)}
+    assert set(at_120) == {"suite", "cell", "status", "stage", "progress", "eta", "loss", "accuracy", "wall"}
+    assert at_120["cell"] >= 40 and sum(at_120.values()) <= 118, "120 columns: a 40-character cell id fits whole"
+    assert [key for _, key, _, _ in visible_columns(140)][-1] == "where"
 
     async def scenario(app, pilot):
         await wait_for(pilot, lambda: len(app.screen.query_one(RunsTable).rows) == 4)
         assert [column.value for column in app.screen.query_one(RunsTable).columns] == narrow
-        await pilot.resize_terminal(130, 30)
+        await pilot.resize_terminal(140, 30)
         await wait_for(pilot, lambda: len(app.screen.query_one(RunsTable).columns) == len(COLUMNS))
         assert len(app.screen.query_one(RunsTable).rows) == 4
 

@@ -17,6 +17,9 @@ class ExecutorOptions:
     """local: worker processes (default one per visible GPU x workers_per_gpu, else CPU slots);
     ray / slurm: at most this many jobs in flight (default: as many as the cluster takes)."""
     workers_per_gpu: int = 1
+    gpus: int | None = None
+    """local: the GPUs to lay slots over (default: those visible to CUDA); set on a CPU box, it pins
+    ``CUDA_VISIBLE_DEVICES`` per slot without using a GPU, which is how the tests check slot assignment."""
     threads: int | None = None
     """Intra-op threads per stage; None = the cores split between the local slots (Ray: its num_cpus)."""
     retries: int = 1

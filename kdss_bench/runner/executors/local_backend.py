@@ -44,7 +44,7 @@ class LocalBackend:
     def __init__(self, options: ExecutorOptions, *, cuda: bool) -> None:
         self.options = options
         self.cuda = cuda
-        gpus = _visible_gpus() if cuda else 0
+        gpus = options.gpus if options.gpus is not None else (_visible_gpus() if cuda else 0)
         per_gpu = max(1, options.workers_per_gpu)
         if gpus:
             count = options.workers or gpus * per_gpu
@@ -74,7 +74,7 @@ class LocalBackend:
     def _needed(self, job: StageJob) -> int:
         share = job.node.resources.gpu_share(cuda=self.cuda, workers_per_gpu=self.per_gpu)
         if not any(slot.gpu is not None for slot in self.slots) or share <= 0:
-            return 1
+            return 1  # a CPU slot, or a stage that needs no GPU: one slot
         return max(1, min(self.per_gpu, math.ceil(share * self.per_gpu - 1e-9)))
 
     def _free_slots(self, job: StageJob) -> list[int] | None:

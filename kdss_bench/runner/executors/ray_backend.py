@@ -9,7 +9,10 @@ whose worker died, so every executor retries the same way. ``pip install "kdss-b
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 import time
 
 from kdss_bench.errors import KdssError
@@ -46,20 +49,24 @@ class RayBackend:
         self.cuda = cuda
         self.started_here = False
         if not ray.is_initialized():
-            kwargs = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
-            if options.ray_address:
-                try:
-                    ray.init(address=options.ray_address, **kwargs)
-                except (ConnectionError, RuntimeError, ValueError) as exc:
-                    raise KdssError(f"--ray-address {options.ray_address}: cannot join the Ray cluster "
-                                    f"({' '.join(str(exc).split())[:160]}); start it with `ray start --head` "
-                                    "or pass its address") from None
-            else:
-                ray.init(num_cpus=available_cores(), num_gpus=_visible_gpus() if cuda else 0,
-                         _node_ip_address="127.0.0.1", **kwargs)
-                self.started_here = True
+            with _keep_signal_handlers():  # ray.init installs its own SIGTERM handler (exit 1): a cancel is ours
+                self._init(ray, options, cuda)
         self.remote = ray.remote(max_retries=0)(_run_in_ray)
         self.refs: dict = {}
+
+    def _init(self, ray, options: ExecutorOptions, cuda: bool) -> None:
+        kwargs = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+        if options.ray_address:
+            try:
+                ray.init(address=options.ray_address, **kwargs)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise KdssError(f"--ray-address {options.ray_address}: cannot join the Ray cluster "
+                                f"({' '.join(str(exc).split())[:160]}); start it with `ray start --head` "
+                                "or pass its address") from None
+        else:
+            ray.init(num_cpus=available_cores(), num_gpus=_visible_gpus() if cuda else 0,
+                     _node_ip_address="127.0.0.1", **kwargs)
+            self.started_here = True
 
     def describe(self) -> str:
         resources = self.ray.cluster_resources()
@@ -113,6 +120,21 @@ class RayBackend:
     def close(self) -> None:
         self.refs.clear()
         self.ray.shutdown()
+
+
+@contextlib.contextmanager
+def _keep_signal_handlers():
+    """Restores SIGINT / SIGTERM handlers that a library replaced (only the main thread has any)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            if handler is not None:
+                signal.signal(sig, handler)
 
 
 def _with_threads(job: StageJob, threads: int) -> StageJob:
