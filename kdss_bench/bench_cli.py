@@ -183,6 +183,35 @@ def finetune_throughput(
                f"({result['speedup']:.2f}x)")
 
 
+@bench_app.command("scheduler")
+@user_errors
+def scheduler(
+    executors: Annotated[str, typer.Option("--executors", help="Comma-separated: inline, local, ray, slurm.")]
+    = "inline,local,ray",
+    stages: Annotated[int, typer.Option("--stages", min=1, help="One-step evaluation stages in the suite.")] = 60,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Slots of the local, ray and slurm runs.")] = 2,
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Join this Ray cluster.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Overhead per stage of the scheduler with each executor, on a suite of many tiny stages."""
+    from kdss_bench.bench.scheduler_overhead import scheduler_overhead
+    from kdss_bench.runner.executors.backend import EXECUTORS
+
+    names = [name.strip() for name in executors.split(",") if name.strip()]
+    unknown = [name for name in names if name not in EXECUTORS]
+    if unknown or not names:
+        raise KdssError(f"--executors {executors}: choose from {', '.join(EXECUTORS)}")
+    rows = [scheduler_overhead(name, stages=stages, workers=workers, ray_address=ray_address) for name in names]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    typer.echo(f"{stages} one-step evaluation stages, {workers} slots (local, ray, slurm), 1 thread per stage")
+    typer.echo(f"{'executor':10s} {'wall':>8s} {'startup':>8s} {'work':>8s} {'overhead/stage':>15s}")
+    for row in rows:
+        typer.echo(f"{row['executor']:10s} {row['wall_s']:7.1f}s {row['startup_s']:7.1f}s {row['work_s']:7.1f}s "
+                   f"{row['overhead_per_stage_s'] * 1000:12.0f} ms")
+
+
 def _device_name(device) -> str:
     from kdss_bench.bench.krr_step import describe_device
 

@@ -94,6 +94,8 @@ class DashboardApp(App[None]):
         self.cells: dict[CellKey, CellState] = {}
         self.order: tuple[CellKey, ...] = ()
         self.alive: dict[str, bool] = {}
+        self.runs: dict[str, list[str]] = {}
+        """Suite -> a description of each live run of it (several: a --cells re-run beside the first)."""
         self.result_rows: list[dict] = []
         self.polls_applied = 0
         self._preview: tuple[CellKey, Preview | None] | None = None
@@ -136,6 +138,7 @@ class DashboardApp(App[None]):
             self.cells = {key: state for key, state in self.cells.items() if key in known}
             self.order = update.order
         self.alive = update.alive
+        self.runs = update.runs
         if update.result_rows is not None:
             self.result_rows = update.result_rows
         if update.preview is not None:

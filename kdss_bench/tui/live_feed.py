@@ -41,6 +41,8 @@ class LiveUpdate:
     """The new states of the changed cells."""
     alive: dict[str, bool]
     result_rows: list[dict] | None
+    runs: dict[str, list[str]] = field(default_factory=dict)
+    """Suite -> one short description (``local, pid 4242``) per live run of it."""
     """Every finished ``result.json``, or None when they did not change since the last poll."""
     ended: list[Launch] = field(default_factory=list)
     """Launches that exited since the last poll."""
@@ -91,8 +93,10 @@ class LiveFeed:
             if key in changed:
                 cells[key] = state
         alive = {suite: self.live.runner_alive(suite) for suite in self.live.suites()}
+        runs = {suite: [f"{run.get('executor') or 'inline'}, pid {run.get('pid')}"
+                        for run in self.live.live_runs(suite)] for suite in self.live.suites()}
         return LiveUpdate(
-            changed=frozenset(cells), order=tuple(order), cells=cells, alive=alive,
+            changed=frozenset(cells), order=tuple(order), cells=cells, alive=alive, runs=runs,
             result_rows=self._new_result_rows(), ended=ended,
             preview=self._new_preview(watched, problems), problems=problems,
         )

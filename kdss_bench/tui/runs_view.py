@@ -202,7 +202,7 @@ class RunsScreen(Screen):
             root = self.app.results_root
             summary.update(EMPTY_TEXT.format(root=root))
             return
-        summary.update(summary_text(self.app.cells, self._order, self.app.alive))
+        summary.update(summary_text(self.app.cells, self._order, self.app.alive, getattr(self.app, "runs", {})))
 
     # -- selection -----------------------------------------------------------------------------
 
@@ -224,8 +224,8 @@ class RunsScreen(Screen):
             self.app.open_detail(key)
 
 
-def summary_text(cells, order: Sequence[tuple[str, str]], alive) -> Text:
-    """One line per suite: counts per status and whether its runner is alive."""
+def summary_text(cells, order: Sequence[tuple[str, str]], alive, runs=None) -> Text:
+    """One line per suite: counts per status and its live runs (executor and pid of each)."""
     text = Text()
     suites = list(dict.fromkeys(suite for suite, _ in order))
     for position, suite in enumerate(suites):
@@ -236,6 +236,12 @@ def summary_text(cells, order: Sequence[tuple[str, str]], alive) -> Text:
             text.append("\n")
         text.append(suite, style="bold")
         text.append(f"  {len([k for k in order if k[0] == suite])} cells: " + ", ".join(parts))
-        text.append("  runner alive" if alive.get(suite) else "  no runner", style="green" if alive.get(suite)
-                    else "dim")
+        live = (runs or {}).get(suite, [])
+        if len(live) > 1:
+            text.append(f"  {len(live)} runs alive ({'; '.join(live)})", style="green")
+        elif alive.get(suite):
+            text.append("  runner alive" + (f" ({live[0]})" if live and not live[0].startswith("inline") else ""),
+                        style="green")
+        else:
+            text.append("  no runner", style="dim")
     return text

@@ -267,3 +267,27 @@ def test_watching_a_real_tiny_suite_run(tmp_path):
     assert len(live.result_rows()) == 2
     images, step, total = live.preview("tiny", krr)
     assert images.shape == (12, 16, 16, 3) and step == total == 4
+
+
+def test_two_live_runs_of_one_suite_are_both_shown_and_a_cell_knows_where_it_runs(tmp_path):
+    """A --cells re-run beside a running suite: neither hides the other, and each cell follows its own run."""
+    t0 = time.time()
+    first = write_runner(tmp_path, os.getpid(), started_at=t0, run_id="first",
+                         cells=[{"cell": CELL}, {"cell": "dm__gtsrb43__seed0"}])
+    write_runner(tmp_path, os.getpid(), started_at=t0 + 1, run_id="second", cells=[{"cell": "mtt__gtsrb43__seed0"}])
+    append(tmp_path, CELL, ("cell", "start", 1, 2, {"run_id": "first"}, t0 + 2),
+           ("distill", "start", None, None, {"executor": "local", "worker": "cpu1", "host": socket.gethostname()},
+            t0 + 3))
+    append(tmp_path, "mtt__gtsrb43__seed0", ("cell", "start", 1, 1, {"run_id": "second"}, t0 + 2),
+           ("finetune", "start", None, None, {"executor": "inline", "worker": "main"}, t0 + 3))
+    live = LiveRuns(tmp_path)
+    live.poll()
+    assert [run["run_id"] for run in live.live_runs("s")] == ["first", "second"]
+    states = {state.cell: state for state in live.cells("s")}
+    assert states[CELL].status == "running" and states[CELL].where == "local cpu1"
+    assert states["mtt__gtsrb43__seed0"].status == "running" and states["mtt__gtsrb43__seed0"].where is None
+    assert states["dm__gtsrb43__seed0"].status == "queued"
+    SuiteFolder(tmp_path, "s").end_run(first, "cancelled")  # the first run ends; its running cell is now stale
+    live.poll()
+    assert live.cell("s", CELL).status == "stale" and live.cell("s", "mtt__gtsrb43__seed0").status == "running"
+    assert [run["run_id"] for run in live.live_runs("s")] == ["second"]
