@@ -183,8 +183,3 @@ class ConfigReader:
                 raise self.error(key, f"expected a list, got {show(value)}")
             return tuple(value)
         return value
-
-
-def _show(value: Any) -> str:
-    """Kept for callers of the old name: :func:`kdss_bench.printable.show`."""
-    return show(value)
