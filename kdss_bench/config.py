@@ -151,7 +151,7 @@ def suite_from_text(text: str, path: str | Path, *, data_root: str | Path | None
     root = data_root if data_root is not None else data.get("data_root")
     resolved_root = None
     if root is not None:
-        resolved_root = reader.file_path(root, ("data_root",)) if data_root is None else Path(root).expanduser()
+        resolved_root = reader.file_path(root, ("data_root",)) if data_root is None else _cli_path(root)
         if check_files and not resolved_root.is_dir():
             if data_root is not None:
                 raise KdssError(f"--data-root {printable(str(root), None)}: folder not found; pass the folder that "
@@ -215,6 +215,14 @@ def suite_from_text(text: str, path: str | Path, *, data_root: str | Path | None
     _check_names(suite, reader, check_files)
     _check_method_settings(suite, reader, check_files)
     return suite
+
+
+def _cli_path(value: str | Path) -> Path:
+    try:
+        return Path(value).expanduser()
+    except RuntimeError as error:  # "~nobody/...": no such user's home
+        raise KdssError(f"--data-root {printable(str(value), None)}: cannot be expanded ({error}); write the path "
+                        "out") from None
 
 
 def _read_name(value: Any, key: tuple[str, ...], reader: ConfigReader, why: str) -> str:

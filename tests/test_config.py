@@ -358,3 +358,8 @@ def test_shipped_suites_that_use_the_shared_data_validate_with_their_files(data_
     for name in ("cifar10-transfer.yaml", "ablations/krr-st-fast-mode.yaml"):
         suite = load_suite(repo / "suites" / name, data_root=data_root)
         assert suite.warnings == () and suite.source == "cifar10_src"
+
+
+def test_an_unexpandable_data_root_option_is_one_line(write_suite):
+    with pytest.raises(KdssError, match=r"^--data-root ~no_such_user_kdss/x: cannot be expanded"):
+        load_suite(write_suite(), data_root="~no_such_user_kdss/x")
