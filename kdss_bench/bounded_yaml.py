@@ -47,6 +47,10 @@ def parse_yaml(text: str, where: str) -> tuple[Any, dict[KeyPath, int]]:
         return builder.build(node, (), 0), builder.lines
     except yaml.YAMLError as error:
         raise ConfigError(_yaml_error_message(error, text, where)) from None
+    except (ValueError, OverflowError) as error:  # the scanner's chr() of an escape like "\UFFFFFFFF"
+        line = loader.get_mark().line + 1 if loader is not None else 1
+        raise ConfigError(f"{where}:{line}: malformed YAML ({printable(str(error), 80)}: an escape names no "
+                          "character); fix the escape at that line") from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -122,10 +126,15 @@ class _Builder:
             raise self.unsupported_tag(node)
         try:
             return self.loader.construct_object(node)
-        except (ValueError, OverflowError) as error:  # int() beyond 4,300 digits, a 30th of February
+        except yaml.YAMLError:
+            raise
+        except Exception as error:  # int() past 4,300 digits, a 30th of February, and what PyYAML's scalar
+            # constructors raise for explicit tags they cannot read: !!bool maybe (KeyError), !!timestamp foo
+            # (AttributeError), !!int "" (IndexError)
+            reason = printable(f"{type(error).__name__}: {error}", 80)
             raise ConfigError(f"{self.where}:{node.start_mark.line + 1}: value "
-                              f"'{printable(str(node.value), 40)}' cannot be read ({printable(str(error), 80)}); "
-                              "write a plain number or string") from None
+                              f"'{printable(str(node.value), 40)}' cannot be read as "
+                              f"{node.tag.replace(_TAG, '!!')} ({reason}); write a plain number or string") from None
 
     def sequence(self, node: yaml.SequenceNode, path: KeyPath, depth: int) -> list:
         items = []

@@ -87,13 +87,18 @@ def test_explicit_keys_override_merged_ones_without_a_duplicate_error():
     ("a: !custom [1]\n", "unsupported YAML tag '!custom'"),
     ("a: !!set {x}\n", "unsupported YAML tag"),
     ("? [a, b]\n: 1\n", "a key must be a plain name"),
-    ("a: 2023-02-30\n", "value '2023-02-30' cannot be read (day is out of range for month)"),
-    ("a: " + "1" * 5000 + "\n", "cannot be read (Exceeds the limit"),
+    ("a: 2023-02-30\n", "value '2023-02-30' cannot be read as !!timestamp (ValueError: day is out of range"),
+    ("a: " + "1" * 5000 + "\n", "cannot be read as !!int (ValueError: Exceeds the limit"),
+    ("a: !!bool maybe\n", "value 'maybe' cannot be read as !!bool (KeyError: 'maybe')"),
+    ("a: !!timestamp soon\n", "value 'soon' cannot be read as !!timestamp (AttributeError"),
+    ('a: !!int ""\n', "value '' cannot be read as !!int (IndexError"),
     ("a: *nowhere\n", "malformed YAML (found undefined alias 'nowhere')"),
     ("a: 1\n---\nb: 2\n", "s.yaml:2: malformed YAML"),
     ("a: [1, 2\n", "malformed YAML"),
     ("a: b\x00c\n", "s.yaml:1: malformed YAML (unacceptable character #x0000"),
     ("m:\n  <<: 5\n", "'<<' merges mappings only"),
+    ('a: 1\nb: "\\UFFFFFFFF"\n', "s.yaml:2: malformed YAML (Python int too large to convert to C int: an escape"),
+    ('a: "\\U00110000"\n', "malformed YAML (chr() arg not in range(0x110000): an escape names no character)"),
 ])
 def test_unreadable_values_are_one_line_errors(text, fragment):
     assert fragment in error_of(text)

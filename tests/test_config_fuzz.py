@@ -151,10 +151,25 @@ ALIAS_SNIPPETS = [
 ]
 
 
+TAGS = ["!!bool", "!!int", "!!float", "!!timestamp", "!!binary", "!!str", "!!null", "!!map", "!!seq", "!!set",
+        "!!omap", "!custom", "!!python/name:os.system", "!!python/object/apply:os.system"]
+_escapes = st.builds(lambda kind, digits: f'"\\{kind}{digits}"', st.sampled_from(["U", "u", "x", "N", "L"]),
+                     st.text("0123456789abcdefABCDEF", min_size=0, max_size=8))
+_tagged = st.one_of(_escapes, st.builds(lambda tag, text: f"{tag} {text}", st.sampled_from(TAGS),
+                                        st.text("0123456789abcdefxyz.-:_+ eE", max_size=12)))
+
+
 def _mutate_text(data: st.DataObject, text: str) -> bytes:
-    kind = data.draw(st.sampled_from(["none", "none", "none", "alias", "duplicate_line", "insert", "bytes", "deep"]))
+    kind = data.draw(st.sampled_from(["none", "none", "none", "alias", "duplicate_line", "insert", "bytes", "deep",
+                                      "tag"]))
     lines = text.splitlines(keepends=True) or [""]
-    if kind == "alias":
+    if kind == "tag":  # a value replaced by an explicitly tagged scalar or an escape
+        valued = [i for i, line in enumerate(lines) if ": " in line]
+        if valued:
+            i = data.draw(st.sampled_from(valued))
+            lines[i] = lines[i][: lines[i].index(": ") + 2] + data.draw(_tagged) + "\n"
+            text = "".join(lines)
+    elif kind == "alias":
         text += data.draw(st.sampled_from(ALIAS_SNIPPETS))
     elif kind == "duplicate_line":
         line = data.draw(st.sampled_from(lines))
