@@ -467,6 +467,6 @@ def only_methods(suite: Suite, names: list[str]) -> Suite:
     """The suite restricted to ``names`` (``run --methods``); a name the suite lacks is an error."""
     missing = [name for name in names if name not in suite.methods]
     if missing or not names:
-        raise KdssError(f"--methods {','.join(names)}: '{missing[0] if missing else ''}' is not a method of "
-                        f"{suite.path}; choose from {', '.join(suite.methods)}")
+        raise KdssError(f"--methods {printable(','.join(names))}: '{printable(missing[0]) if missing else ''}' is "
+                        f"not a method of {printable(str(suite.path), None)}; choose from {', '.join(suite.methods)}")
     return dataclasses.replace(suite, methods={name: suite.methods[name] for name in names})

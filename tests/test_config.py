@@ -288,6 +288,8 @@ def test_a_declared_dataset_that_shadows_a_built_in_is_one_warning(write_suite):
      "expected a fraction in [0, 1], got 1.5"),
     (TINY_SUITE + "datasets:\n  mine: {format: torchvision, name: mnist}\n", "datasets.mine",
      "torchvision name 'mnist' is not one of"),
+    (TINY_SUITE.replace("  no_pretrain: {}", "  mtt: {dsa_strategy: color_blur}").replace("budget: 12", "budget: 20"),
+     "methods.mtt.dsa_strategy", "unknown op family 'blur'"),
 ])
 def test_validate_refuses_what_run_would_refuse(write_suite, text, key, fragment):
     message = one_line_error(write_suite(text), check_files=False)

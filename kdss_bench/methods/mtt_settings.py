@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from kdss_bench.bounded_yaml import KeyPath
-from kdss_bench.errors import SettingError
+from kdss_bench.errors import ConfigError, SettingError
 from kdss_bench.methods.settings import MethodSettings
 from kdss_bench.methods.settings_checks import check_class_balanced_budget, check_positive
 from kdss_bench.methods.suite_facts import SuiteFacts
+from kdss_bench.train.dsa_strategy import parse_strategy
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ class MttSettings(MethodSettings):
         check_class_balanced_budget(facts)
         check_positive(self, ("num_experts", "syn_steps", "max_start_epoch", "expert_epochs", "expert_batch"),
                        where)
+        try:
+            parse_strategy(self.dsa_strategy)
+        except ConfigError as error:
+            raise SettingError((*where, "dsa_strategy"), str(error)) from None
         last_target = self.max_start_epoch - 1 + self.expert_epochs
         if last_target > self.train_epochs:
             raise SettingError((*where, "train_epochs"),
