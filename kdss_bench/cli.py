@@ -12,13 +12,16 @@ import sys
 import threading
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kdss_bench.cli_errors import fail as _fail
 from kdss_bench.cli_errors import user_errors
 from kdss_bench.errors import KdssError
+
+if TYPE_CHECKING:
+    from kdss_bench.config import Suite
 
 app = typer.Typer(
     name="kdss-bench",
@@ -151,9 +154,16 @@ def _load_for_run(suite: Path, data_root: Path | None, methods: str | None, cell
     from kdss_bench.config import load_suite, only_methods
 
     loaded = load_suite(suite, data_root=data_root)
+    _print_warnings(loaded)
     if methods:
         loaded = only_methods(loaded, [m.strip() for m in methods.split(",") if m.strip()])
     return loaded, (cells.split(",") if cells is not None else None)
+
+
+def _print_warnings(suite: Suite) -> None:
+    """Things the suite allows but probably does not mean (a shadowed built-in dataset), one line each."""
+    for line in suite.warnings:
+        typer.echo(f"warning: {line}", err=True)
 
 
 @app.command()
@@ -306,6 +316,7 @@ def validate(
 
     for path in suites:
         loaded = load_suite(path, data_root=data_root, check_files=check_files)
+        _print_warnings(loaded)
         typer.echo(f"ok {path}: suite {loaded.name}, {len(expand_grid(loaded))} cells "
                    f"({', '.join(loaded.methods)} on {', '.join(loaded.targets)}; seeds {loaded.seeds})")
 

@@ -1,8 +1,10 @@
 """The suite schema: a YAML file -> a validated, typed :class:`Suite`.
 
-Validation is complete before anything runs or is written: unknown names, missing files and
-wrong types all fail here with one line naming the file, line and key (see ``config_reader``).
-Recipe defaults are the official code's (brief section 2); suites scale the lengths down for CPU.
+Validation is complete before anything runs or is written: unknown names, missing files, wrong
+types, out-of-range numbers and settings a method would refuse at run time all fail here with
+one line naming the file, line and key (see ``config_reader``). Recipe defaults are the training
+code's own (:mod:`kdss_bench.train.recipes`, the official values); suites scale the lengths down
+for CPU.
 """
 
 from __future__ import annotations
@@ -13,34 +15,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kdss_bench.config_reader import ConfigReader, _show, load_yaml_mapping
-from kdss_bench.errors import KdssError
+from kdss_bench.config_reader import ConfigReader, parse_yaml_mapping, read_suite_text
+from kdss_bench.errors import KdssError, SettingError
 from kdss_bench.methods.registry import method_info, method_names
 from kdss_bench.methods.settings import MethodSettings, read_settings
+from kdss_bench.methods.suite_facts import SuiteFacts
+from kdss_bench.printable import printable, show, show_number
+from kdss_bench.train.recipes import (
+    ClassifierPretrainRecipe,
+    FinetuneRecipe,
+    LabelRegressionPretrainRecipe,
+    LinearProbeRecipe,
+    PretrainRecipe,
+    Recipe,
+    recipe_defaults,
+)
 
-PRETRAIN_DEFAULTS: dict[str, Any] = {  # algorithms/pretrain_krr_st.py
-    "epochs": 1000, "batch_size": 256, "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-3,
-}
-FINETUNE_DEFAULTS: dict[str, Any] = {  # algorithms/finetune.py + test.py
-    "iterations": 10_000, "batch_size": 256, "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4,
-}
+PRETRAIN_DEFAULTS: dict[str, Any] = recipe_defaults(PretrainRecipe)
+FINETUNE_DEFAULTS: dict[str, Any] = recipe_defaults(FinetuneRecipe)
 FINE_GRAINED_ITERATIONS = {"aircraft": 5000, "cars": 5000, "cub2011": 5000, "dogs": 5000, "flowers102": 5000}
-CLASSIFIER_PRETRAIN_DEFAULTS: dict[str, Any] = {  # algorithms/pretrain_dc.py: hard labels (random ... mtt)
-    "epochs": 1000, "batch_size": 256, "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4,
-    "milestone_fraction": 0.5, "dsa": True, "dsa_strategy": "color_crop_cutout_flip_scale_rotate",
-}
-LABEL_REGRESSION_PRETRAIN_DEFAULTS: dict[str, Any] = {  # algorithms/pretrain_frepo.py: learned labels (kip, frepo)
-    "iterations": 10_000, "batch_size": 500, "lr": 3e-4, "weight_decay": 0.0, "warmup": 500,
-    "dsa": True, "dsa_strategy": "color_crop_cutout_flip_scale_rotate",
-}
-DSA_OPS = ("color", "crop", "cutout", "flip", "scale", "rotate")
+CLASSIFIER_PRETRAIN_DEFAULTS: dict[str, Any] = recipe_defaults(ClassifierPretrainRecipe)
+LABEL_REGRESSION_PRETRAIN_DEFAULTS: dict[str, Any] = recipe_defaults(LabelRegressionPretrainRecipe)
+LINEAR_PROBE_DEFAULTS: dict[str, Any] = recipe_defaults(LinearProbeRecipe)
 RECIPES = ("native", "shared")
-LINEAR_PROBE_DEFAULTS: dict[str, Any] = {  # algorithms/linear_eval.py (test_batch_size as the int 512)
-    "iterations": 5000, "batch_size": 512, "lr": 0.2, "momentum": 0.9, "weight_decay": 0.0,
-}
-TEACHER_TRAIN_DEFAULTS: dict[str, Any] = {
-    "epochs": 15, "batch_size": 256, "lr": 1e-3, "projector_dims": (1024, 1024), "seed": 0,
-}
 EVAL_MODES = ("finetune", "linear_probe")
 DEVICES = ("auto", "cpu", "cuda")
 TOP_LEVEL_KEYS = (
@@ -55,7 +52,14 @@ RESOURCE_KEYS = {"gpus": float, "cpus": int, "memory_gb": float}
 SLURM_KEYS = {"partition": str, "time_min": int, "account": str, "qos": str, "constraint": str,
               "mem_gb": float, "cpus_per_task": int, "gpus_per_node": int}
 """``slurm:`` keys; the CLI's --slurm-* options override them (see runner/executors/slurm_backend.py)."""
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+"""Suite and declared dataset names (matched whole): they become folder names and parts of cell ids."""
+MAX_NAME_LENGTH = 200
+"""Longest suite or dataset name: a cell id (method__target__seedN) must stay under 255 bytes."""
+MAX_BUDGET = 10_000_000
+"""Most images a distilled set may hold (the paper's largest is 2,000; ImageNet has 1.3 million)."""
+MAX_RESOLUTION = 1024
+"""Largest side in pixels every dataset may be resized to (the paper's largest is 64)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,10 @@ class TeacherSpec:
         data = dataclasses.asdict(self)
         data["checkpoint"] = str(self.checkpoint) if self.checkpoint else None
         return data
+
+
+TEACHER_TRAIN_DEFAULTS: dict[str, Any] = {
+    f.name: f.default for f in dataclasses.fields(TeacherSpec) if f.name not in ("kind", "arch", "checkpoint")}
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,8 @@ class Suite:
     resources: dict[str, dict[str, float | int]] = field(default_factory=dict)
     """Per stage kind: ``{gpus, cpus, memory_gb}`` overrides of the executor's defaults."""
     slurm: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    """One line each: things that are allowed but probably not meant (the CLI prints them on stderr)."""
 
     def finetune_for(self, target: str) -> dict[str, Any]:
         recipe = dict(self.finetune)
@@ -121,33 +131,45 @@ class Suite:
 def load_suite(path: str | Path, *, data_root: str | Path | None = None, check_files: bool = True) -> Suite:
     """Read and validate a suite file. ``data_root`` (from --data-root) overrides the suite's."""
     path = Path(path)
-    data, lines = load_yaml_mapping(path)
+    return suite_from_text(read_suite_text(path), path, data_root=data_root, check_files=check_files)
+
+
+def suite_from_text(text: str, path: str | Path, *, data_root: str | Path | None = None,
+                    check_files: bool = True) -> Suite:
+    """Validate suite ``text`` as if read from ``path`` (which error messages and ``Suite.path`` name)."""
+    path = Path(path)
+    data, lines = parse_yaml_mapping(text, path)
     reader = ConfigReader(path, lines)
+    warnings: list[str] = []
     reader.reject_unknown(data, (), TOP_LEVEL_KEYS)
 
-    name = reader.string(reader.required(data, ("name",)), ("name",))
-    if not NAME_PATTERN.match(name):
-        raise reader.error(("name",), f"'{name}' must be letters, digits, '_', '.' or '-' (it names a folder)")
-    description = str(data.get("description") or "")
+    name = _read_name(reader.required(data, ("name",)), ("name",), reader, "it names a folder")
+    description = data.get("description")
+    if description is not None and not isinstance(description, str):
+        raise reader.error(("description",), f"expected a string, got {show(description)}")
 
     root = data_root if data_root is not None else data.get("data_root")
     resolved_root = None
     if root is not None:
-        if data_root is None:
-            reader.string(root, ("data_root",))
-        resolved_root = Path(root).expanduser()
+        resolved_root = reader.file_path(root, ("data_root",)) if data_root is None else _cli_path(root)
         if check_files and not resolved_root.is_dir():
             if data_root is not None:
-                raise KdssError(f"--data-root {root}: folder not found; pass the folder that holds the datasets")
-            raise reader.error(("data_root",), f"folder '{root}' not found (relative paths are read from the "
-                                               "current directory); fix it or pass --data-root")
+                raise KdssError(f"--data-root {printable(str(root), None)}: folder not found; pass the folder that "
+                                "holds the datasets")
+            raise reader.error(("data_root",), f"folder '{printable(str(root), None)}' not found (relative paths "
+                                               "are read from the current directory); fix it or pass --data-root")
 
-    datasets = _read_declared_datasets(data.get("datasets"), reader)
+    datasets = _read_declared_datasets(data.get("datasets"), reader, warnings)
     source = reader.string(reader.required(data, ("source",)), ("source",))
-    budget = reader.integer(reader.required(data, ("budget",)), ("budget",), minimum=1)
+    budget = reader.integer(reader.required(data, ("budget",)), ("budget",), minimum=1, maximum=None)
+    if budget > MAX_BUDGET:
+        raise reader.error(("budget",), f"{show_number(budget)} images is more than any distilled set holds "
+                                        f"(at most {MAX_BUDGET:,}); give the number of images of the set")
     resolution = reader.integer(data.get("resolution", 32), ("resolution",), minimum=1)
     if resolution < 8:
         raise reader.error(("resolution",), f"expected at least 8 pixels, got {resolution}")
+    if resolution > MAX_RESOLUTION:
+        raise reader.error(("resolution",), f"expected at most {MAX_RESOLUTION} pixels, got {show_number(resolution)}")
     model = reader.string(data.get("model", "convnet_128_256_512_bn"), ("model",))
     methods = _read_methods(reader.required(data, ("methods",)), reader)
     targets = reader.string_list(reader.required(data, ("targets",)), ("targets",))
@@ -158,73 +180,109 @@ def load_suite(path: str | Path, *, data_root: str | Path | None = None, check_f
         raise reader.error(("seeds",), "expected a non-empty list of integers, e.g. [0, 1, 2]")
     seeds = [reader.integer(s, ("seeds", str(i)), minimum=0) for i, s in enumerate(seeds_value)]
     if len(set(seeds)) != len(seeds):
-        raise reader.error(("seeds",), f"seeds repeat: {seeds}; list each seed once")
+        raise reader.error(("seeds",), f"seeds repeat: {printable(str(seeds))}; list each seed once")
     distill_seed = reader.integer(data.get("distill_seed", 0), ("distill_seed",), minimum=0)
     eval_mode = reader.string(data.get("eval", "finetune"), ("eval",), choices=EVAL_MODES)
     device = reader.string(data.get("device", "auto"), ("device",), choices=DEVICES)
 
     recipe = reader.string(data.get("recipe", "native"), ("recipe",), choices=RECIPES)
-    pretrain = _read_recipe(data.get("pretrain"), PRETRAIN_DEFAULTS, ("pretrain",), reader)
-    pretrain_classifier = _read_recipe(data.get("pretrain_classifier"), CLASSIFIER_PRETRAIN_DEFAULTS,
-                                       ("pretrain_classifier",), reader)
-    pretrain_label_regression = _read_recipe(data.get("pretrain_label_regression"),
-                                             LABEL_REGRESSION_PRETRAIN_DEFAULTS, ("pretrain_label_regression",),
+    pretrain = _read_recipe(data.get("pretrain"), PretrainRecipe, reader)
+    pretrain_classifier = _read_recipe(data.get("pretrain_classifier"), ClassifierPretrainRecipe, reader)
+    pretrain_label_regression = _read_recipe(data.get("pretrain_label_regression"), LabelRegressionPretrainRecipe,
                                              reader)
     finetune_raw = dict(reader.mapping(data.get("finetune"), ("finetune",)))
     per_target_raw = finetune_raw.pop("iterations_per_target", None)
-    finetune = _read_recipe(finetune_raw, FINETUNE_DEFAULTS, ("finetune",), reader,
-                            extra_known=("iterations_per_target",))
+    finetune = _read_recipe(finetune_raw, FinetuneRecipe, reader, extra_known=("iterations_per_target",))
     per_target = dict(FINE_GRAINED_ITERATIONS) if "iterations" not in finetune_raw else {}
     key = ("finetune", "iterations_per_target")
     for target, iterations in reader.mapping(per_target_raw, key).items():
         per_target[str(target)] = reader.integer(iterations, (*key, str(target)), minimum=0)
-    linear_probe = _read_recipe(data.get("linear_probe"), LINEAR_PROBE_DEFAULTS, ("linear_probe",), reader)
+    linear_probe = _read_recipe(data.get("linear_probe"), LinearProbeRecipe, reader)
     teacher = _read_teacher(reader.required(data, ("teacher",)), reader, resolved_root, check_files)
     resources = _read_resources(data.get("resources"), reader)
     slurm = _read_slurm(data.get("slurm"), reader)
 
     suite = Suite(
-        name=name, path=path, description=description, data_root=resolved_root, datasets=datasets,
+        name=name, path=path, description=description or "", data_root=resolved_root, datasets=datasets,
         source=source, budget=budget, resolution=resolution, model=model, teacher=teacher,
         methods=methods, targets=targets, seeds=seeds, distill_seed=distill_seed, eval=eval_mode,
         recipe=recipe, pretrain=pretrain, pretrain_classifier=pretrain_classifier,
         pretrain_label_regression=pretrain_label_regression, finetune=finetune,
         finetune_iterations_per_target=per_target,
         linear_probe=linear_probe, device=device, resources=resources, slurm=slurm,
+        warnings=tuple(warnings),
     )
     _check_names(suite, reader, check_files)
+    _check_method_settings(suite, reader, check_files)
     return suite
 
 
-def _read_declared_datasets(value: Any, reader: ConfigReader) -> dict[str, dict]:
-    """Entries under ``datasets:``: a known format, only that format's keys, and valid subset options
-    (``train_per_class`` a positive integer, ``subset_seed`` an integer >= 0 given with it)."""
-    from kdss_bench.data.registry import FORMATS, declared_keys
+def _cli_path(value: str | Path) -> Path:
+    try:
+        return Path(value).expanduser()
+    except RuntimeError as error:  # "~nobody/...": no such user's home
+        raise KdssError(f"--data-root {printable(str(value), None)}: cannot be expanded ({error}); write the path "
+                        "out") from None
+
+
+def _read_name(value: Any, key: tuple[str, ...], reader: ConfigReader, why: str) -> str:
+    """A suite or dataset name: letters, digits, '_', '.', '-' (not first), at most MAX_NAME_LENGTH."""
+    name = reader.string(value, key)
+    if not NAME_PATTERN.fullmatch(name):
+        raise reader.error(key, f"'{printable(name)}' must be letters, digits, '_', '.' or '-', starting with a "
+                                f"letter or digit ({why})")
+    if len(name) > MAX_NAME_LENGTH:
+        raise reader.error(key, f"'{printable(name)}' has {len(name)} characters; at most {MAX_NAME_LENGTH} ({why})")
+    return name
+
+
+def _read_declared_datasets(value: Any, reader: ConfigReader, warnings: list[str]) -> dict[str, dict]:
+    """Entries under ``datasets:``: a valid name, a known format, only that format's keys (strings where
+    they name files or sets), and valid subset options (``train_per_class`` a positive integer,
+    ``subset_seed`` an integer >= 0 given with it). A name that shadows a built-in one is a warning."""
+    from kdss_bench.data.registry import FORMATS, dataset_names, declared_keys, describe_dataset, resolve_dataset
 
     declared = {}
-    for name, spec in reader.mapping(value, ("datasets",)).items():
-        key = ("datasets", str(name))
+    for raw_name, spec in reader.mapping(value, ("datasets",)).items():
+        key = ("datasets", str(raw_name))
+        name = _read_name(raw_name, key, reader, "it names the dataset in cell ids and folders")
         spec = reader.mapping(spec, key)
         fmt = reader.string(reader.required(spec, (*key, "format")), (*key, "format"), choices=FORMATS)
         reader.reject_unknown(spec, key, declared_keys(fmt))
+        for text_key in ("name", "description"):
+            if text_key in spec:
+                reader.string(spec[text_key], (*key, text_key))
+        for path_key in ("path", "root"):
+            if path_key in spec:
+                reader.file_path(spec[path_key], (*key, path_key))
         if "train_per_class" in spec:
             per_class = spec["train_per_class"]
             if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1:
                 raise reader.error((*key, "train_per_class"),
                                    f"expected a positive integer, got {_show_value(per_class)}")
+            reader.integer(per_class, (*key, "train_per_class"), minimum=1)
             reader.integer(spec.get("subset_seed", 0), (*key, "subset_seed"), minimum=0)
         elif "subset_seed" in spec:
             raise reader.error((*key, "subset_seed"), "applies only with train_per_class; add "
                                                       "train_per_class: K (train images per class) or remove it")
-        declared[str(name)] = dict(spec)
+        try:  # the format's own needs (a path, a known torchvision or bundled name), files aside
+            resolve_dataset(name, data_root=None, declared={name: spec}, need_location=False)
+        except KdssError as error:
+            raise reader.error(key, str(error)) from None
+        if name in dataset_names():
+            line = reader.line_of(key)
+            warnings.append(f"{printable(str(reader.path), None)}{f':{line}' if line else ''}: key '{'.'.join(key)}' "
+                            f"replaces the built-in dataset '{name}' ({describe_dataset(name)}) in this suite; "
+                            "rename it to keep both")
+        declared[name] = dict(spec)
     return declared
 
 
 def _show_value(value: Any) -> str:
     """An integer as itself (``got 0``), anything else with its type (``got str 'ten'``)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return _show(value)
+        return show_number(value)
+    return show(value)
 
 
 def _read_methods(value: Any, reader: ConfigReader) -> dict[str, MethodSettings]:
@@ -234,7 +292,10 @@ def _read_methods(value: Any, reader: ConfigReader) -> dict[str, MethodSettings]
     if isinstance(value, list):
         if not value:
             raise reader.error(key, "expected at least one method")
-        value = {reader.string(v, (*key, str(i))): None for i, v in enumerate(value)}
+        names = [reader.string(v, (*key, str(i))) for i, v in enumerate(value)]
+        if len(set(names)) != len(names):
+            raise reader.error(key, f"methods repeat: {printable(', '.join(names))}; list each once")
+        value = {name: None for name in names}
     value = reader.mapping(value, key)
     if not value:
         raise reader.error(key, "expected at least one method")
@@ -242,13 +303,18 @@ def _read_methods(value: Any, reader: ConfigReader) -> dict[str, MethodSettings]
     for name, settings in value.items():
         name = str(name)
         if name not in method_names():
-            raise reader.error((*key, name), f"unknown method '{name}'; registered: {', '.join(method_names())}")
+            raise reader.error((*key, name), f"unknown method '{printable(name)}'; registered: "
+                                             f"{', '.join(method_names())}")
         methods[name] = read_settings(method_info(name).settings, settings, reader, (*key, name))
     return methods
 
 
-def _read_recipe(value: Any, defaults: dict[str, Any], key: tuple[str, ...], reader: ConfigReader,
+def _read_recipe(value: Any, recipe_class: type[Recipe], reader: ConfigReader,
                  extra_known: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A recipe section: its defaults with the suite's values, each typed like its default, then
+    checked by building the training code's own recipe (one check, here and at run time)."""
+    key = (recipe_class.SECTION,)
+    defaults = recipe_defaults(recipe_class)
     given = reader.mapping(value, key)
     reader.reject_unknown(given, key, (*defaults, *extra_known))
     recipe = dict(defaults)
@@ -256,17 +322,10 @@ def _read_recipe(value: Any, defaults: dict[str, Any], key: tuple[str, ...], rea
         if name in extra_known:
             continue
         recipe[name] = reader.typed_like(item, defaults[name], (*key, name))
-        if name in ("epochs", "iterations") and recipe[name] < 0:
-            raise reader.error((*key, name), "expected a non-negative integer")
-        if name == "batch_size" and recipe[name] < 1:
-            raise reader.error((*key, name), f"expected a positive integer, got {recipe[name]}")
-        if name == "milestone_fraction" and not 0.0 <= recipe[name] <= 1.0:
-            raise reader.error((*key, name), f"expected a fraction in [0, 1], got {recipe[name]:g}")
-        if name == "dsa_strategy":
-            unknown = [op for op in recipe[name].split("_") if op not in DSA_OPS]
-            if unknown:
-                raise reader.error((*key, name), f"unknown augmentation {unknown[0]!r}; join any of "
-                                                 f"{', '.join(DSA_OPS)} with '_'")
+    try:
+        recipe_class(**recipe)
+    except SettingError as error:
+        raise reader.error(error.key, error.problem) from None
     return recipe
 
 
@@ -281,13 +340,13 @@ def _read_teacher(value: Any, reader: ConfigReader, data_root: Path | None, chec
                                 "authors' format) or 'train: barlow_twins'")
     arch = reader.string(spec.get("arch", "resnet18"), (*key, "arch"))
     if has_checkpoint:
-        raw = reader.string(spec["checkpoint"], (*key, "checkpoint"))
-        checkpoint = Path(raw).expanduser()
+        checkpoint = reader.file_path(spec["checkpoint"], (*key, "checkpoint"))
         if not checkpoint.is_absolute() and data_root is not None:
             checkpoint = data_root / checkpoint
         if check_files and not checkpoint.is_file():
-            raise reader.error((*key, "checkpoint"), f"file '{checkpoint}' not found (relative paths are read "
-                                                     "from the data root); fix the path or pass --data-root")
+            raise reader.error((*key, "checkpoint"), f"file '{printable(str(checkpoint), None)}' not found (relative "
+                                                     "paths are read from the data root); fix the path or pass "
+                                                     "--data-root")
         return TeacherSpec(kind="checkpoint", arch=arch, checkpoint=checkpoint)
     reader.string(spec["train"], (*key, "train"), choices=("barlow_twins",))
     values = {}
@@ -302,7 +361,8 @@ def _read_teacher(value: Any, reader: ConfigReader, data_root: Path | None, chec
 
 
 def _check_names(suite: Suite, reader: ConfigReader, check_files: bool) -> None:
-    """Resolve every dataset and model name now, so a typo fails before any work starts."""
+    """Resolve every dataset and model name now, so a typo fails before any work starts; with
+    ``check_files``, also every declared dataset's file, used or not."""
     from kdss_bench.data.registry import check_dataset, dataset_names
     from kdss_bench.models.registry import check_model_name
 
@@ -322,8 +382,8 @@ def _check_names(suite: Suite, reader: ConfigReader, check_files: bool) -> None:
     def check_data(name: str, key: tuple[str, ...]) -> None:
         if not check_files:
             if name not in dataset_names() and name not in suite.datasets:
-                raise reader.error(key, f"unknown dataset '{name}'; built-in: {', '.join(dataset_names())}, "
-                                        "or declare it under 'datasets:'")
+                raise reader.error(key, f"unknown dataset '{printable(name)}'; built-in: "
+                                        f"{', '.join(dataset_names())}, or declare it under 'datasets:'")
             return
         try:
             check_dataset(name, data_root=suite.data_root, declared=suite.datasets)
@@ -334,7 +394,34 @@ def _check_names(suite: Suite, reader: ConfigReader, check_files: bool) -> None:
     for i, target in enumerate(suite.targets):
         check_data(target, ("targets", str(i)))
     if len(set(suite.targets)) != len(suite.targets):
-        raise reader.error(("targets",), f"targets repeat: {suite.targets}; list each once")
+        raise reader.error(("targets",), f"targets repeat: {printable(', '.join(suite.targets))}; list each once")
+    if check_files:
+        for name in suite.datasets:
+            if name != suite.source and name not in suite.targets:
+                check_data(name, ("datasets", name))
+    known = {*dataset_names(), *suite.datasets}
+    for target in suite.finetune_iterations_per_target:
+        if target not in known and target not in FINE_GRAINED_ITERATIONS:
+            raise reader.error(("finetune", "iterations_per_target", target),
+                               f"unknown dataset '{printable(target)}'; name a built-in or declared dataset")
+
+
+def _check_method_settings(suite: Suite, reader: ConfigReader, check_files: bool) -> None:
+    """Each method's own settings check (the one it runs again at run time), against the source's counts."""
+    from kdss_bench.data.dataset_facts import dataset_facts
+
+    try:
+        counts = dataset_facts(suite.source, data_root=suite.data_root, declared=suite.datasets,
+                               read_files=check_files)
+    except KdssError as exc:
+        raise reader.error(("source",), str(exc)) from None
+    facts = SuiteFacts(budget=suite.budget, source=suite.source, num_classes=counts.num_classes,
+                       train_images=counts.train_images, has_teacher=True, check_files=check_files)
+    for method, settings in suite.methods.items():
+        try:
+            settings.check(facts, ("methods", method))
+        except SettingError as error:
+            raise reader.error(error.key, error.problem) from None
 
 
 def _read_resources(value: Any, reader: ConfigReader) -> dict[str, dict[str, float | int]]:
@@ -380,6 +467,6 @@ def only_methods(suite: Suite, names: list[str]) -> Suite:
     """The suite restricted to ``names`` (``run --methods``); a name the suite lacks is an error."""
     missing = [name for name in names if name not in suite.methods]
     if missing or not names:
-        raise KdssError(f"--methods {','.join(names)}: '{missing[0] if missing else ''}' is not a method of "
-                        f"{suite.path}; choose from {', '.join(suite.methods)}")
+        raise KdssError(f"--methods {printable(','.join(names))}: '{printable(missing[0]) if missing else ''}' is "
+                        f"not a method of {printable(str(suite.path), None)}; choose from {', '.join(suite.methods)}")
     return dataclasses.replace(suite, methods={name: suite.methods[name] for name in names})

@@ -6,74 +6,91 @@ same kind of one-line error: ``suites/x.yaml:7: key 'budget': expected a positiv
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from kdss_bench.bounded_yaml import KeyPath, parse_yaml
 from kdss_bench.errors import ConfigError
+from kdss_bench.printable import printable, show, show_number
 
-KeyPath = tuple[str, ...]
+MAX_SUITE_BYTES = 128 * 1024
+"""A suite is a few kilobytes (the largest shipped one: 3 KB); a larger file is not a suite."""
+MAX_INTEGER = 2**31 - 1
+"""The largest integer any setting takes (iterations, batch sizes, seeds); beyond it torch and numpy overflow."""
 
 
-def _node_lines(node: yaml.Node, prefix: KeyPath, lines: dict[KeyPath, int]) -> None:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = (*prefix, str(key_node.value))
-            lines[key] = key_node.start_mark.line + 1
-            _node_lines(value_node, key, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            key = (*prefix, str(index))
-            lines[key] = item.start_mark.line + 1
-            _node_lines(item, key, lines)
+def read_suite_text(path: Path) -> str:
+    """The text of suite file ``path``, or a one-line ConfigError (missing, unreadable, too large, not UTF-8)."""
+    if not path.is_file():
+        raise ConfigError(f"{printable(str(path), None)}: suite file not found; give the path of a YAML suite "
+                          "(see suites/)")
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_SUITE_BYTES + 1)
+    except OSError as error:
+        raise ConfigError(f"{printable(str(path), None)}: cannot be read ({printable(error.strerror or str(error))}); "
+                          "check the file's permissions") from None
+    if len(raw) > MAX_SUITE_BYTES:
+        raise ConfigError(f"{printable(str(path), None)}: larger than {MAX_SUITE_BYTES // 1024} KB, which no suite "
+                          "is; give the path of a YAML suite (see suites/)")
+    return decode_suite_bytes(raw, path)
+
+
+def decode_suite_bytes(raw: bytes, path: Path) -> str:
+    """UTF-8 text of a suite file's bytes; a ConfigError naming the line of the first byte that is not."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise ConfigError(f"{printable(str(path), None)}:{line}: not UTF-8 text (byte 0x{raw[error.start]:02x} at "
+                          "that line); save the file as UTF-8") from None
 
 
 def load_yaml_mapping(path: Path) -> tuple[dict, dict[KeyPath, int]]:
     """Parse ``path`` into a dict plus the line of every key, or raise a one-line ConfigError."""
-    if not path.is_file():
-        raise ConfigError(f"{path}: suite file not found; give the path of a YAML suite (see suites/)")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: malformed YAML ({problem}); fix the syntax at that line") from None
+    return parse_yaml_mapping(read_suite_text(path), path)
+
+
+def parse_yaml_mapping(text: str, path: Path) -> tuple[dict, dict[KeyPath, int]]:
+    """Parse suite text (read from ``path``) into a dict plus the line of every key; one-line ConfigError."""
+    data, lines = parse_yaml(text, printable(str(path), None))
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a suite must be a YAML mapping of keys (name:, source:, ...), "
-                          f"got {type(data).__name__}")
-    lines: dict[KeyPath, int] = {}
-    if node is not None:
-        _node_lines(node, (), lines)
+        raise ConfigError(f"{printable(str(path), None)}: a suite must be a YAML mapping of keys (name:, source:, "
+                          f"...), got {type(data).__name__}")
     return data, lines
 
 
 class ConfigReader:
-    """Reads typed values out of one YAML file and raises errors that point into it."""
+    """Reads typed values out of one YAML file and raises errors that point into it.
+
+    Every message is one printable line: keys and values from the file are escaped and shortened.
+    """
 
     def __init__(self, path: Path, lines: Mapping[KeyPath, int] | None = None):
         self.path = path
         self.lines = dict(lines or {})
 
-    def error(self, key: KeyPath, message: str) -> ConfigError:
-        line = None
+    def line_of(self, key: KeyPath) -> int | None:
+        """The line of ``key``, else of its nearest parent that has one."""
         for depth in range(len(key), 0, -1):
             line = self.lines.get(tuple(key[:depth]))
             if line is not None:
-                break
-        where = f"{self.path}:{line}" if line else str(self.path)
-        dotted = ".".join(key) if key else "<top level>"
-        return ConfigError(f"{where}: key '{dotted}': {message}")
+                return line
+        return None
+
+    def error(self, key: KeyPath, message: str) -> ConfigError:
+        line = self.line_of(key)
+        where = printable(str(self.path), None) + (f":{line}" if line else "")
+        dotted = ".".join(printable(str(part)) for part in key) if key else "<top level>"
+        return ConfigError(f"{where}: key '{dotted}': {printable(message, None)}")
 
     def mapping(self, data: Any, key: KeyPath) -> dict:
         if data is None:
             return {}
         if not isinstance(data, dict):
-            raise self.error(key, f"expected a mapping of keys, got {_show(data)}")
+            raise self.error(key, f"expected a mapping of keys, got {show(data)}")
         return data
 
     def reject_unknown(self, data: Mapping, key: KeyPath, known: Iterable[str]) -> None:
@@ -90,19 +107,22 @@ class ConfigReader:
 
     def string(self, value: Any, key: KeyPath, choices: Iterable[str] | None = None) -> str:
         if not isinstance(value, str) or not value:
-            raise self.error(key, f"expected a non-empty string, got {_show(value)}")
+            raise self.error(key, f"expected a non-empty string, got {show(value)}")
         if choices is not None:
             choices = list(choices)
             if value not in choices:
-                raise self.error(key, f"unknown value '{value}'; choose one of: {', '.join(choices)}")
+                raise self.error(key, f"unknown value '{printable(value)}'; choose one of: {', '.join(choices)}")
         return value
 
-    def integer(self, value: Any, key: KeyPath, minimum: int | None = None) -> int:
+    def integer(self, value: Any, key: KeyPath, minimum: int | None = None,
+                maximum: int | None = MAX_INTEGER) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(key, f"expected an integer, got {_show(value)}")
+            raise self.error(key, f"expected an integer, got {show(value)}")
         if minimum is not None and value < minimum:
             kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-            raise self.error(key, f"expected {kind}, got {value}")
+            raise self.error(key, f"expected {kind}, got {show_number(value)}")
+        if maximum is not None and value > maximum:
+            raise self.error(key, f"expected an integer <= {maximum:,}, got {show_number(value)}")
         return value
 
     def number(self, value: Any, key: KeyPath, minimum: float | None = None,
@@ -113,23 +133,38 @@ class ConfigReader:
             except ValueError:
                 pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.error(key, f"expected a number, got {_show(value)}")
-        value = float(value)
+            raise self.error(key, f"expected a number, got {show(value)}")
+        try:
+            value = float(value)
+        except OverflowError:  # an integer beyond any float
+            value = math.inf
+        if not math.isfinite(value):
+            raise self.error(key, f"expected a finite number, got {show_number(value)}")
         if minimum is not None and (value < minimum or (exclusive and value == minimum)):
             relation = ">" if exclusive else ">="
             raise self.error(key, f"expected a number {relation} {minimum:g}, got {value:g}")
         return value
 
+    def file_path(self, value: Any, key: KeyPath) -> Path:
+        """A non-empty string naming a file or folder, with ``~`` expanded (not checked for existence)."""
+        text = self.string(value, key)
+        if "\0" in text:
+            raise self.error(key, "a path cannot contain a NUL character; fix the path")
+        try:
+            return Path(text).expanduser()
+        except RuntimeError as error:  # "~nobody/...": no such user's home
+            raise self.error(key, f"'{printable(text)}' cannot be expanded ({error}); write the path out") from None
+
     def boolean(self, value: Any, key: KeyPath) -> bool:
         if not isinstance(value, bool):
-            raise self.error(key, f"expected true or false, got {_show(value)}")
+            raise self.error(key, f"expected true or false, got {show(value)}")
         return value
 
     def string_list(self, value: Any, key: KeyPath) -> list[str]:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not value:
-            raise self.error(key, f"expected a non-empty list of names, got {_show(value)}")
+            raise self.error(key, f"expected a non-empty list of names, got {show(value)}")
         return [self.string(item, (*key, str(i))) for i, item in enumerate(value)]
 
     def typed_like(self, value: Any, default: Any, key: KeyPath,
@@ -145,15 +180,6 @@ class ConfigReader:
             return self.string(value, key, choices=choices)
         if isinstance(default, tuple):
             if not isinstance(value, (list, tuple)):
-                raise self.error(key, f"expected a list, got {_show(value)}")
+                raise self.error(key, f"expected a list, got {show(value)}")
             return tuple(value)
         return value
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    text = repr(value)
-    if len(text) > 40:
-        text = text[:37] + "..."
-    return f"{type(value).__name__} {text}"

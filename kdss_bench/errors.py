@@ -25,3 +25,16 @@ class ModelError(KdssError):
 
 class CheckpointError(KdssError):
     """A checkpoint or distilled-set file is missing or does not match what is expected."""
+
+
+class SettingError(ConfigError):
+    """A setting holds a value that cannot run. ``key`` is its path in the suite, e.g.
+    ``("methods", "mtt", "syn_steps")``, so suite validation can point at the line, and a check
+    made at run time still names the key."""
+
+    def __init__(self, key: tuple[str, ...], problem: str) -> None:
+        self.key, self.problem = tuple(key), problem
+        super().__init__(f"key '{'.'.join(self.key)}': {problem}")
+
+    def __reduce__(self):  # picklable although __init__ takes two arguments
+        return (type(self), (self.key, self.problem))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from kdss_bench.config import FINETUNE_DEFAULTS, PRETRAIN_DEFAULTS, load_suite
@@ -183,3 +185,183 @@ def test_validating_a_suite_imports_no_torch():
             "load_suite('suites/quickstart.yaml'); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- issue 9 section 1: one line, exit 2, nothing written, never a traceback or a hang --------------
+
+def one_line_error(path, **kwargs) -> str:
+    with pytest.raises(KdssError) as caught:
+        load_suite(path, **kwargs)
+    message = str(caught.value)
+    assert message.isprintable() and str(path) in message, message
+    return message
+
+
+def test_a_file_that_is_not_utf8_is_one_line(write_suite):
+    path = write_suite()
+    path.write_bytes(TINY_SUITE.replace("name: tiny", "name: caf\xe9").encode("latin-1"))
+    assert one_line_error(path) == f"{path}:1: not UTF-8 text (byte 0xe9 at that line); save the file as UTF-8"
+
+
+@pytest.mark.parametrize("extra,fragment", [
+    ("description: " + "[" * 1000 + "]" * 1000 + "\n", "nested more than 32 levels deep"),
+    ("distill_seed: &R [0, *R]\n", "refers to the list or mapping that contains it"),
+])
+def test_deep_nesting_and_self_referencing_aliases_are_one_line(write_suite, extra, fragment):
+    assert fragment in one_line_error(write_suite(TINY_SUITE + extra))
+
+
+def test_an_alias_bomb_is_refused_at_once(write_suite):
+    names = "abcdefgh"  # eight levels of ten aliases each: 10^8 values once expanded
+    bomb = "a: &a [1,1,1,1,1,1,1,1,1,1]\n" + "".join(
+        f"{name}: &{name} [{','.join([f'*{names[i]}'] * 10)}]\n" for i, name in enumerate(names[1:]))
+    path = write_suite(bomb + "seeds: *h\n")
+    assert len(path.read_bytes()) < 400
+    started = time.perf_counter()
+    assert "more than 10,000 values" in one_line_error(path)
+    assert time.perf_counter() - started < 2.0
+
+
+def test_a_key_with_a_newline_gives_one_line(write_suite):
+    path = write_suite(TINY_SUITE.replace("  no_pretrain: {}", '  "no_pre\\ntrain": {}'))
+    assert "key 'methods.no_pre\\ntrain': unknown method 'no_pre\\ntrain'" in one_line_error(path)
+
+
+def test_a_key_given_twice_names_both_lines(write_suite):
+    path = write_suite(TINY_SUITE + "targets: [lfw_faces]\n")
+    assert one_line_error(path) == f"{path}:14: key 'targets': given twice (lines 10 and 14); keep one"
+    path = write_suite(TINY_SUITE + "datasets:\n  mine: {format: bundled, name: digits}\n"
+                                    "  mine: {format: bundled, name: lfw_faces}\n")
+    assert "key 'datasets.mine': given twice (lines 15 and 16)" in one_line_error(path)
+
+
+def test_a_declared_dataset_that_shadows_a_built_in_is_one_warning(write_suite):
+    path = write_suite(TINY_SUITE + "datasets:\n  textures3: {format: bundled, name: digits}\n")
+    suite = load_suite(path)
+    assert suite.warnings == (
+        f"{path}:15: key 'datasets.textures3' replaces the built-in dataset 'textures3' ("
+        "brick / grass / gravel patches from scikit-image (offline): 3 classes, 96 / 96, 64x64) in this suite; "
+        "rename it to keep both",)
+    assert load_suite(write_suite()).warnings == ()
+
+
+@pytest.mark.parametrize("text,key,fragment", [
+    (TINY_SUITE.replace("targets: [lfw_faces, textures3]", "targets: [faces/v2]")
+     + "datasets:\n  faces/v2: {format: bundled, name: lfw_faces}\n", "datasets.faces/v2", "must be letters"),
+    (TINY_SUITE.replace("name: tiny", 'name: "tiny\\n"'), "name", "'tiny\\n' must be letters"),
+    (TINY_SUITE.replace("name: tiny", "name: " + "t" * 201), "name", "has 201 characters; at most 200"),
+    (TINY_SUITE + "datasets:\n  " + "d" * 201 + ": {format: bundled, name: digits}\n", "datasets.ddd",
+     "has 201 characters"),
+    (TINY_SUITE.replace("lr: 0.01", "lr: .nan"), "methods.krr_st.lr", "expected a finite number, got nan"),
+    (TINY_SUITE.replace("lr: 0.01", "lr: -.inf"), "methods.krr_st.lr", "expected a finite number, got -inf"),
+    (TINY_SUITE.replace("finetune: {iterations: 4", "finetune: {lr: .inf, iterations: 4"), "finetune.lr",
+     "finite"),
+    (TINY_SUITE.replace("budget: 12", "budget: 1000000000000"), "budget", "at most 10,000,000"),
+    (TINY_SUITE.replace("budget: 12", "budget: 1001"), "budget", "exceeds the 1000 training images of 'digits'"),
+    (TINY_SUITE.replace("seeds: [0]", "seeds: [99999999999]"), "seeds.0", "expected an integer <= 2,147,483,647"),
+    (TINY_SUITE.replace("resolution: 16", "resolution: 100000"), "resolution", "at most 1024 pixels"),
+    (TINY_SUITE.replace("  no_pretrain: {}", "  no_pretrain: {}\n  random: {}").replace("budget: 12", "budget: 9"),
+     "budget", "budget 9 is smaller than the 10 source classes"),
+    (TINY_SUITE.replace("methods:\n  krr_st:", "methods:\n  mtt: {max_start_epoch: 20, train_epochs: 10}\n  krr_st:")
+     .replace("budget: 12", "budget: 20"), "methods.mtt.train_epochs", "exceeds train_epochs 10"),
+    (TINY_SUITE.replace("checkpoint_every: 0}", "checkpoint_every: 0, mode: fast, real_augment: normalize_only}"),
+     "methods.krr_st.mode", "needs real_augment: crop_flip"),
+    (TINY_SUITE.replace("checkpoint_every: 0}", "checkpoint_every: 0, teacher_views: 0}"),
+     "methods.krr_st.teacher_views", "must be at least 1, got 0"),
+    (TINY_SUITE.replace("online_iterations: 3", "online_iterations: 1"), "methods.krr_st.online_iterations",
+     "must be at least 2"),
+    (TINY_SUITE.replace("  no_pretrain: {}", "  dsa: {}").replace("budget: 12", "budget: 70"),
+     "methods.dsa.outer_loop", "no outer/inner loop lengths for 7 images per class"),
+    (TINY_SUITE.replace("  no_pretrain: {}", "  kip: {target_batch: 5000}").replace("budget: 12", "budget: 20"),
+     "methods.kip.target_batch", "needs 500 images of each class"),
+    (TINY_SUITE.replace("  no_pretrain: {}", "  frepo: {pool_size: 0}").replace("budget: 12", "budget: 20"),
+     "methods.frepo.pool_size", "must be at least 1, got 0"),
+    (TINY_SUITE.replace("  no_pretrain: {}", "  import: {}"), "methods.import.path", "needs settings path"),
+    ("\n".join(line for line in TINY_SUITE.splitlines() if not line.startswith("  "))
+     .replace("methods:", "methods: [krr_st, no_pretrain, krr_st]"), "methods", "methods repeat"),
+    (TINY_SUITE.replace("finetune: {iterations: 4", "finetune: {iterations_per_target: {lfw_face: 3}, iterations: 4"),
+     "finetune.iterations_per_target.lfw_face", "unknown dataset 'lfw_face'"),
+    (TINY_SUITE + "description: [a, b]\n", "description", "expected a string, got list"),
+    (TINY_SUITE + "pretrain_classifier: {dsa_strategy: color_blur}\n", "pretrain_classifier.dsa_strategy",
+     "unknown op family 'blur'"),
+    (TINY_SUITE + "pretrain_classifier: {milestone_fraction: 1.5}\n", "pretrain_classifier.milestone_fraction",
+     "expected a fraction in [0, 1], got 1.5"),
+    (TINY_SUITE + "datasets:\n  mine: {format: torchvision, name: mnist}\n", "datasets.mine",
+     "torchvision name 'mnist' is not one of"),
+    (TINY_SUITE.replace("  no_pretrain: {}", "  mtt: {dsa_strategy: color_blur}").replace("budget: 12", "budget: 20"),
+     "methods.mtt.dsa_strategy", "unknown op family 'blur'"),
+])
+def test_validate_refuses_what_run_would_refuse(write_suite, text, key, fragment):
+    message = one_line_error(write_suite(text), check_files=False)
+    assert f"key '{key}" in message and fragment in message, message
+
+
+def test_every_declared_dataset_file_is_checked_even_unused(write_suite, tmp_path):
+    path = write_suite(TINY_SUITE + f"datasets:\n  spare: {{format: npz, path: {tmp_path / 'spare.npz'}}}\n")
+    assert "key 'datasets.spare': dataset 'spare': file" in one_line_error(path)
+    assert load_suite(path, check_files=False).datasets["spare"]["format"] == "npz"
+
+
+def test_budget_is_checked_against_a_declared_npz_source_read_from_its_headers(write_suite, tmp_path):
+    import numpy as np
+
+    np.savez(tmp_path / "small.npz", x_train=np.zeros((6, 8, 8, 3), np.uint8), y_train=np.arange(6) % 3,
+             x_test=np.zeros((3, 8, 8, 3), np.uint8), y_test=np.arange(3), classes=np.array(["a", "b", "c"]))
+    text = TINY_SUITE.replace("source: digits", "source: small") + (
+        f"datasets:\n  small: {{format: npz, path: {tmp_path / 'small.npz'}}}\n")
+    assert "budget 12 exceeds the 6 training images of 'small'" in one_line_error(write_suite(text))
+    assert load_suite(write_suite(text), check_files=False).budget == 12, "no file read: the count is unknown"
+    suite = load_suite(write_suite(text.replace("budget: 12", "budget: 6").replace("  no_pretrain: {}",
+                                                                                      "  random: {}")))
+    assert suite.budget == 6
+    assert "smaller than the 3 source classes" in one_line_error(
+        write_suite(text.replace("budget: 12", "budget: 2").replace("  no_pretrain: {}", "  random: {}")))
+
+
+def test_a_low_shot_source_bounds_the_budget(write_suite):
+    text = TINY_SUITE.replace("source: digits", "source: digits_5shot") + (
+        "datasets:\n  digits_5shot: {format: bundled, name: digits, train_per_class: 5}\n")
+    assert "budget 51 exceeds the 50 training images" in one_line_error(
+        write_suite(text.replace("budget: 12", "budget: 51")))
+    assert load_suite(write_suite(text.replace("budget: 12", "budget: 50"))).budget == 50
+
+
+def test_a_dsa_strategy_of_none_is_accepted_as_the_training_code_accepts_it(write_suite):
+    suite = load_suite(write_suite(TINY_SUITE + "pretrain_classifier: {dsa_strategy: none}\n"))
+    assert suite.pretrain_classifier["dsa_strategy"] == "none"
+
+
+def test_recipe_defaults_are_the_training_code_recipes():
+    import dataclasses
+
+    from kdss_bench.config import (
+        CLASSIFIER_PRETRAIN_DEFAULTS,
+        LABEL_REGRESSION_PRETRAIN_DEFAULTS,
+        LINEAR_PROBE_DEFAULTS,
+    )
+    from kdss_bench.train.finetune import FinetuneRecipe
+    from kdss_bench.train.linear_probe import LinearProbeRecipe
+    from kdss_bench.train.pretrain import PretrainRecipe
+    from kdss_bench.train.pretrain_classifier import ClassifierPretrainRecipe
+    from kdss_bench.train.pretrain_label_regression import LabelRegressionPretrainRecipe
+
+    assert PRETRAIN_DEFAULTS == dataclasses.asdict(PretrainRecipe())
+    assert CLASSIFIER_PRETRAIN_DEFAULTS == dataclasses.asdict(ClassifierPretrainRecipe())
+    assert LABEL_REGRESSION_PRETRAIN_DEFAULTS == dataclasses.asdict(LabelRegressionPretrainRecipe())
+    assert FINETUNE_DEFAULTS == dataclasses.asdict(FinetuneRecipe())
+    assert LINEAR_PROBE_DEFAULTS == dataclasses.asdict(LinearProbeRecipe())
+    assert FinetuneRecipe.__module__ == "kdss_bench.train.recipes", "one definition, imported by the trainer"
+
+
+def test_shipped_suites_that_use_the_shared_data_validate_with_their_files(data_root):
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    for name in ("cifar10-transfer.yaml", "ablations/krr-st-fast-mode.yaml"):
+        suite = load_suite(repo / "suites" / name, data_root=data_root)
+        assert suite.warnings == () and suite.source == "cifar10_src"
+
+
+def test_an_unexpandable_data_root_option_is_one_line(write_suite):
+    with pytest.raises(KdssError, match=r"^--data-root ~no_such_user_kdss/x: cannot be expanded"):
+        load_suite(write_suite(), data_root="~no_such_user_kdss/x")

@@ -12,6 +12,7 @@ from torch import nn
 
 from kdss_bench.data.image_set import ImageSet
 from kdss_bench.methods.settings import MethodSettings
+from kdss_bench.methods.suite_facts import SuiteFacts
 
 Emit = Callable[..., None]
 Artifact = Callable[[str, dict, Callable[[Path], None]], Path]
@@ -49,6 +50,15 @@ class DistillContext:
     """Cache for reusable intermediates (e.g. MTT expert trajectories); None = build in a temporary folder."""
     preview: Preview | None = None
     """Where the current synthetic images go for a dashboard (the runner writes ``preview.npz``); None = nowhere."""
+
+    def facts(self) -> SuiteFacts:
+        """What the settings' check knows at run time: the loaded source's real class and image counts."""
+        return SuiteFacts(budget=self.budget, source=self.source.name, num_classes=int(self.source.num_classes),
+                          train_images=int(self.source.x_train.shape[0]), has_teacher=self.teacher is not None)
+
+    def check_settings(self, method: str, settings: MethodSettings | None = None) -> None:
+        """The settings' own check (the one ``kdss-bench validate`` runs), on the loaded source."""
+        (settings or self.settings).check(self.facts(), ("methods", method))
 
     def show_images(self, images: torch.Tensor, step: int, total: int) -> None:
         """Sends ``images`` to :attr:`preview` (if any): at the start and the end of a run."""

@@ -55,6 +55,7 @@ class DmRun(ClassImageRun):
     method = "dm"
 
     def __init__(self, ctx: DistillContext, settings: DmSettings) -> None:
+        ctx.check_settings(self.method, settings)
         super().__init__(ctx, settings, lr_img=settings.lr_img, iterations=settings.iterations, init=settings.init,
                          dsa_strategy=settings.dsa_strategy, checkpoint_every=settings.checkpoint_every)
 

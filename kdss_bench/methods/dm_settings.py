@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from kdss_bench.bounded_yaml import KeyPath
 from kdss_bench.methods.dsa_settings import DSA_STRATEGIES
 from kdss_bench.methods.settings import MethodSettings
+from kdss_bench.methods.settings_checks import check_class_balanced_budget, check_positive
+from kdss_bench.methods.suite_facts import SuiteFacts
 
 
 @dataclass(frozen=True)
@@ -33,3 +36,7 @@ class DmSettings(MethodSettings):
         "embed_batches": ("auto", "joint", "per_class"),
     }
     NOT_IN_IDENTITY: ClassVar[tuple[str, ...]] = ("checkpoint_every",)
+
+    def check(self, facts: SuiteFacts, where: KeyPath) -> None:
+        check_class_balanced_budget(facts)
+        check_positive(self, ("batch_real",), where)

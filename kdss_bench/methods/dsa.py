@@ -59,6 +59,7 @@ class DsaRun(ClassImageRun):
     method = "dsa"
 
     def __init__(self, ctx: DistillContext, settings: DsaSettings) -> None:
+        ctx.check_settings(self.method, settings)
         ipc = images_per_class(ctx.budget, ctx.source.num_classes)[-1]  # the floor when the budget does not divide
         self.outer_loop, self.inner_loop = settings.loops(ipc)
         super().__init__(ctx, settings, lr_img=settings.lr_img, iterations=settings.iterations, init=settings.init,

@@ -9,8 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from kdss_bench.errors import ConfigError
+from kdss_bench.bounded_yaml import KeyPath
+from kdss_bench.errors import ConfigError, SettingError
+from kdss_bench.methods.class_budget import images_per_class
 from kdss_bench.methods.settings import MethodSettings
+from kdss_bench.methods.settings_checks import check_class_balanced_budget, check_positive
+from kdss_bench.methods.suite_facts import SuiteFacts
 
 # utils.py::get_loops: (outer_loop, inner_loop) per number of images per class, "empirically good".
 OFFICIAL_LOOPS: dict[int, tuple[int, int]] = {1: (1, 1), 10: (10, 50), 20: (20, 25), 30: (30, 20), 40: (40, 15),
@@ -60,3 +64,13 @@ class DsaSettings(MethodSettings):
             return self.outer_loop, self.inner_loop
         outer, inner = official_loops(images_per_class)
         return (self.outer_loop or outer), (self.inner_loop or inner)
+
+    def check(self, facts: SuiteFacts, where: KeyPath) -> None:
+        """The budget splits over the classes, and the loop lengths are given or in the official table."""
+        check_class_balanced_budget(facts)
+        check_positive(self, ("batch_real", "batch_train", "bn_batch_per_class"), where)
+        if facts.num_classes is not None:
+            try:
+                self.loops(images_per_class(facts.budget, facts.num_classes)[-1])  # the floor, as DsaRun uses
+            except ConfigError as error:
+                raise SettingError((*where, "outer_loop"), str(error)) from None

@@ -31,7 +31,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from kdss_bench.errors import ConfigError
 from kdss_bench.methods.context import DistillContext
 from kdss_bench.methods.distilled_set import DistilledSet
 from kdss_bench.methods.frepo_settings import FrepoSettings
@@ -97,9 +96,7 @@ class FrepoRun(SoftLabelRun):
     method = "frepo"
 
     def __init__(self, ctx: DistillContext, settings: FrepoSettings) -> None:
-        for name in ("outer_steps", "real_batch", "pool_size", "max_online_updates", "online_batch"):
-            if getattr(settings, name) < 1:
-                raise ConfigError(f"methods.frepo.{name} must be at least 1, got {getattr(settings, name)}")
+        ctx.check_settings(self.method, settings)
         super().__init__(ctx, settings, steps=settings.outer_steps, checkpoint_every=settings.checkpoint_every)
         device, source = ctx.device, ctx.source
         torch.manual_seed(derive_seed(ctx.seed, "frepo:pool_init"))

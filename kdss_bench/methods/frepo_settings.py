@@ -12,7 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from kdss_bench.bounded_yaml import KeyPath
 from kdss_bench.methods.settings import MethodSettings
+from kdss_bench.methods.settings_checks import check_class_balanced_budget, check_positive
+from kdss_bench.methods.suite_facts import SuiteFacts
 
 
 @dataclass(frozen=True)
@@ -38,3 +41,8 @@ class FrepoSettings(MethodSettings):
 
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"optimizer": ("lamb", "adam")}
     NOT_IN_IDENTITY: ClassVar[tuple[str, ...]] = ("checkpoint_every",)
+
+    def check(self, facts: SuiteFacts, where: KeyPath) -> None:
+        check_class_balanced_budget(facts)
+        check_positive(self, ("outer_steps", "real_batch", "pool_size", "max_online_updates", "online_batch"),
+                       where)

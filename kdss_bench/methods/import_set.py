@@ -17,22 +17,21 @@ import torch
 from kdss_bench.errors import CheckpointError, ConfigError
 from kdss_bench.methods.context import DistillContext
 from kdss_bench.methods.distilled_set import DistilledSet
-from kdss_bench.methods.import_set_settings import ImportSetSettings
+from kdss_bench.methods.import_set_settings import (
+    IMAGES_FILE,
+    TARGETS_FILE,
+    ImportSetSettings,
+    released_folder_problem,
+)
 from kdss_bench.methods.set_manifest import common_manifest
-
-IMAGES_FILE = "x_syn.pt"
-TARGETS_FILE = "y_syn.pt"
 
 
 def released_set_folder(settings: ImportSetSettings) -> Path:
     """The folder named by ``path``; ConfigError when it is unset or not a folder."""
-    if not settings.path:
-        raise ConfigError("method 'import' needs settings path: a folder holding x_syn.pt and y_syn.pt")
-    folder = Path(settings.path).expanduser()
-    if not folder.is_dir():
-        raise ConfigError(f"method 'import': path {folder} is not a folder; point it at the folder holding "
-                          f"{IMAGES_FILE} and {TARGETS_FILE}")
-    return folder
+    problem = released_folder_problem(settings.path)
+    if problem:
+        raise ConfigError(problem)
+    return Path(settings.path).expanduser()
 
 
 def released_files_fingerprint(folder: Path) -> str:

@@ -3,9 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
+from kdss_bench.bounded_yaml import KeyPath
+from kdss_bench.errors import SettingError
 from kdss_bench.methods.settings import MethodSettings
+from kdss_bench.methods.suite_facts import SuiteFacts
+
+IMAGES_FILE = "x_syn.pt"
+TARGETS_FILE = "y_syn.pt"
+
+
+def released_folder_problem(path: str) -> str | None:
+    """Why ``path`` cannot be the folder of a released set (unset, or not a folder on this machine), or None."""
+    if not path:
+        return f"method 'import' needs settings path: a folder holding {IMAGES_FILE} and {TARGETS_FILE}"
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        return f"method 'import': path {folder} is not a folder; point it at the folder holding {IMAGES_FILE} and " \
+               f"{TARGETS_FILE}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -28,6 +46,12 @@ class ImportSetSettings(MethodSettings):
         "target_kind": ("auto", "features", "hard", "soft"),
         "input_space": ("raw", "normalized"),
     }
+
+    def check(self, facts: SuiteFacts, where: KeyPath) -> None:
+        """The folder must be named, and exist when files are checked; the tensors are checked when read."""
+        problem = released_folder_problem(self.path) if facts.check_files or not self.path else None
+        if problem:
+            raise SettingError((*where, "path"), problem)
 
     def input_fingerprint(self) -> str | None:
         """The released files' contents are part of the result: a changed file must not hit the cache."""

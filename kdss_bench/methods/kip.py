@@ -63,9 +63,7 @@ class KipRun(SoftLabelRun):
     method = "kip"
 
     def __init__(self, ctx: DistillContext, settings: KipSettings) -> None:
-        for name in ("outer_steps", "kernel_models", "resample_every"):
-            if getattr(settings, name) < 1:
-                raise ConfigError(f"methods.kip.{name} must be at least 1, got {getattr(settings, name)}")
+        ctx.check_settings(self.method, settings)
         super().__init__(ctx, settings, steps=settings.outer_steps, checkpoint_every=settings.checkpoint_every)
         labels = ctx.source.y_train.cpu()
         self.target_per_class = images_per_class(settings.target_batch, self.num_classes)

@@ -13,7 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from kdss_bench.bounded_yaml import KeyPath
+from kdss_bench.errors import SettingError
+from kdss_bench.methods.class_budget import class_budget_problem, images_per_class
 from kdss_bench.methods.settings import MethodSettings
+from kdss_bench.methods.settings_checks import check_class_balanced_budget, check_positive
+from kdss_bench.methods.suite_facts import SuiteFacts
 
 
 @dataclass(frozen=True)
@@ -31,3 +36,19 @@ class KipSettings(MethodSettings):
 
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {}
     NOT_IN_IDENTITY: ClassVar[tuple[str, ...]] = ("checkpoint_every",)
+
+    def check(self, facts: SuiteFacts, where: KeyPath) -> None:
+        """Whether every class has its share of ``target_batch`` needs the labels: KipRun checks that."""
+        check_class_balanced_budget(facts)
+        check_positive(self, ("outer_steps", "kernel_models", "resample_every"), where)
+        key = (*where, "target_batch")
+        if facts.num_classes is not None and class_budget_problem(self.target_batch, facts.num_classes):
+            raise SettingError(key, f"{self.target_batch} real images per step cannot hold one of each of the "
+                                    f"{facts.num_classes} classes of '{facts.source}'; raise it to >= "
+                                    f"{facts.num_classes}")
+        if facts.num_classes is not None and facts.train_images is not None and \
+                self.target_batch > facts.train_images:
+            per_class = images_per_class(self.target_batch, facts.num_classes)[0]
+            raise SettingError(key, f"target_batch {self.target_batch} needs {per_class} images of each class but "
+                                    f"'{facts.source}' has {facts.train_images} training images for its "
+                                    f"{facts.num_classes} classes; lower methods.kip.target_batch")

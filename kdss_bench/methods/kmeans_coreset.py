@@ -19,7 +19,7 @@ import time
 
 import torch
 
-from kdss_bench.errors import ConfigError, DataError
+from kdss_bench.errors import DataError
 from kdss_bench.methods.class_budget import images_per_class
 from kdss_bench.methods.context import DistillContext
 from kdss_bench.methods.distilled_set import DistilledSet
@@ -39,9 +39,7 @@ class KmeansCoreset:
 
     def distill(self, ctx: DistillContext) -> DistilledSet:
         settings: KmeansCoresetSettings = ctx.settings  # type: ignore[assignment]
-        if settings.features == "teacher" and ctx.teacher is None:
-            raise ConfigError("kmeans with features: teacher needs a teacher; add a 'teacher:' section to the "
-                              "suite or set the method's features: pixels")
+        ctx.check_settings(self.name)
         started = time.perf_counter()
         source = ctx.source
         per_class = images_per_class(ctx.budget, source.num_classes)

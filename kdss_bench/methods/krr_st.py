@@ -17,7 +17,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kdss_bench.errors import ConfigError
 from kdss_bench.methods.context import DistillContext
 from kdss_bench.methods.distill_loop import run_distillation_loop
 from kdss_bench.methods.distilled_set import DistilledSet
@@ -44,9 +43,6 @@ def initial_synthetic_set(ctx: DistillContext, settings: KrrStSettings) -> tuple
     normalised real images; ``"normalized"`` starts X_s in the same space as the real inputs.
     """
     source = ctx.source
-    if ctx.budget > source.x_train.shape[0]:
-        raise ConfigError(f"budget {ctx.budget} exceeds the {source.x_train.shape[0]} training images of "
-                          f"'{source.name}'; lower the suite's budget")
     generator = torch.Generator().manual_seed(derive_seed(ctx.seed, "xs_init"))
     picked = torch.randperm(source.x_train.shape[0], generator=generator)[: ctx.budget]
     raw = to_float(source.x_train[picked].to(ctx.device))
@@ -79,8 +75,6 @@ class KrrSt:
 
     def distill(self, ctx: DistillContext) -> DistilledSet:
         settings: KrrStSettings = ctx.settings  # type: ignore[assignment]
-        if ctx.teacher is None:
-            raise ConfigError("krr_st needs a teacher; add a 'teacher:' section to the suite")
         run = KrrStRun(ctx, settings)
         return run.execute()
 
@@ -91,12 +85,7 @@ class KrrStRun:
     def __init__(self, ctx: DistillContext, settings: KrrStSettings):
         self.ctx, self.settings = ctx, settings
         device, source = ctx.device, ctx.source
-        if settings.teacher_views < 1:
-            raise ConfigError(f"methods.krr_st.teacher_views is {settings.teacher_views}; "
-                              "the teacher-target cache needs at least 1 view per image")
-        if settings.mode == "fast" and settings.real_augment != "crop_flip":
-            raise ConfigError("methods.krr_st.mode 'fast' caches augmented views; it needs "
-                              "real_augment: crop_flip (with normalize_only use mode: exact)")
+        ctx.check_settings("krr_st", settings)  # teacher, budget, pool and speed settings, as validate checks them
         self.precision = (functools.partial(torch.autocast, device.type, dtype=torch.bfloat16)
                           if settings.precision == "bf16" else contextlib.nullcontext)
         torch.manual_seed(derive_seed(ctx.seed, "pool_init"))

@@ -38,18 +38,6 @@ CHECKPOINT_FILE = "mtt_checkpoint.pt"
 MOMENTUM = 0.5  # distill.py: both optimisers are SGD with momentum 0.5
 
 
-def check_settings(settings: MttSettings) -> None:
-    """Reject settings that cannot run, naming the key and the fix."""
-    if settings.num_experts < 1 or settings.syn_steps < 1 or settings.max_start_epoch < 1:
-        raise ConfigError("methods.mtt: num_experts, syn_steps and max_start_epoch must be >= 1")
-    if settings.expert_epochs < 1:
-        raise ConfigError("methods.mtt.expert_epochs must be >= 1")
-    last_target = settings.max_start_epoch - 1 + settings.expert_epochs
-    if last_target > settings.train_epochs:
-        raise ConfigError(f"methods.mtt: max_start_epoch - 1 + expert_epochs = {last_target} exceeds train_epochs "
-                          f"{settings.train_epochs}; raise train_epochs or lower max_start_epoch")
-
-
 def expert_recipe(settings: MttSettings, model: str) -> ExpertRecipe:
     return ExpertRecipe(model=model, train_epochs=settings.train_epochs, lr=settings.expert_lr,
                         momentum=settings.expert_momentum, weight_decay=settings.expert_weight_decay,
@@ -71,7 +59,7 @@ class Mtt:
 
     def distill(self, ctx: DistillContext) -> DistilledSet:
         settings: MttSettings = ctx.settings  # type: ignore[assignment]
-        check_settings(settings)
+        ctx.check_settings(self.name)
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="kdss-mtt-experts-") as scratch:
             artifact = ctx.artifact or local_artifact(Path(scratch))

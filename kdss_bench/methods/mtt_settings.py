@@ -13,7 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from kdss_bench.bounded_yaml import KeyPath
+from kdss_bench.errors import ConfigError, SettingError
 from kdss_bench.methods.settings import MethodSettings
+from kdss_bench.methods.settings_checks import check_class_balanced_budget, check_positive
+from kdss_bench.methods.suite_facts import SuiteFacts
+from kdss_bench.train.dsa_strategy import parse_strategy
 
 
 @dataclass(frozen=True)
@@ -45,3 +50,18 @@ class MttSettings(MethodSettings):
 
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"pix_init": ("real", "noise")}
     NOT_IN_IDENTITY: ClassVar[tuple[str, ...]] = ("checkpoint_every",)
+
+    def check(self, facts: SuiteFacts, where: KeyPath) -> None:
+        """Every target epoch ``start + expert_epochs`` (start < max_start_epoch) must lie on the trajectories."""
+        check_class_balanced_budget(facts)
+        check_positive(self, ("num_experts", "syn_steps", "max_start_epoch", "expert_epochs", "expert_batch"),
+                       where)
+        try:
+            parse_strategy(self.dsa_strategy)
+        except ConfigError as error:
+            raise SettingError((*where, "dsa_strategy"), str(error)) from None
+        last_target = self.max_start_epoch - 1 + self.expert_epochs
+        if last_target > self.train_epochs:
+            raise SettingError((*where, "train_epochs"),
+                               f"max_start_epoch - 1 + expert_epochs = {last_target} exceeds train_epochs "
+                               f"{self.train_epochs}; raise train_epochs or lower max_start_epoch")

@@ -26,6 +26,7 @@ class RandomSubset:
     target_kind = "hard"
 
     def distill(self, ctx: DistillContext) -> DistilledSet:
+        ctx.check_settings(self.name)
         started = time.perf_counter()
         source = ctx.source
         per_class = images_per_class(ctx.budget, source.num_classes)

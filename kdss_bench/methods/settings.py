@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kdss_bench.config_reader import ConfigReader, KeyPath
+from kdss_bench.errors import SettingError
+from kdss_bench.methods.settings_checks import check_budget_within_source, check_positive
+from kdss_bench.methods.suite_facts import SuiteFacts
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,14 @@ class MethodSettings:
     def input_fingerprint(self) -> str | None:
         """A hash of files the method reads besides the source (None when it reads none)."""
         return None
+
+    def check(self, facts: SuiteFacts, where: KeyPath) -> None:
+        """Raise :class:`SettingError` for settings that cannot run with this suite; torch-free.
+
+        ``where`` is the settings' key in the suite (``("methods", "krr_st")``). ``load_suite`` calls
+        it, so ``kdss-bench validate`` catches what a run would refuse hours later; the method's
+        implementation calls it again on the loaded source, where more facts are known.
+        """
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,19 @@ class KrrStSettings(MethodSettings):
         "solver": ("cholesky", "lu"),
     }
     NOT_IN_IDENTITY: ClassVar[tuple[str, ...]] = ("checkpoint_every",)
+
+    def check(self, facts: SuiteFacts, where: KeyPath) -> None:
+        """X_s starts as ``budget`` distinct real images; the pool, the batches and the target cache need >= 1."""
+        if not facts.has_teacher:
+            raise SettingError(where, "krr_st needs a teacher; add a 'teacher:' section to the suite")
+        check_budget_within_source(facts)
+        check_positive(self, ("real_batch", "pool_size", "teacher_views"), where)
+        if self.online_iterations < 2:
+            raise SettingError((*where, "online_iterations"), "must be at least 2 (a pool model starts at a step "
+                                                              f"drawn from 1..T-1), got {self.online_iterations}")
+        if self.mode == "fast" and self.real_augment != "crop_flip":
+            raise SettingError((*where, "mode"), "'fast' caches augmented views; it needs real_augment: crop_flip "
+                                                 "(with normalize_only use mode: exact)")
 
 
 def read_settings(cls: type[MethodSettings], given: Any, reader: ConfigReader,

@@ -30,9 +30,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from kdss_bench.errors import ConfigError
+from kdss_bench.train.dsa_strategy import DEFAULT_STRATEGY, parse_strategy
 from kdss_bench.train.seeding import derive_seed
 
-DEFAULT_STRATEGY = "color_crop_cutout_flip_scale_rotate"
+__all__ = ["DEFAULT_STRATEGY", "FAMILIES", "DiffAugment", "DsaParams", "parse_strategy", "seeded_dsa"]
 MODES = ("S", "M")
 
 
@@ -235,20 +236,6 @@ FAMILIES: dict[str, tuple[_Op, ...]] = {
     "scale": (_random_scale,),
     "rotate": (_random_rotate,),
 }
-
-
-def parse_strategy(strategy: str) -> tuple[str, ...]:
-    """``"color_crop"`` -> ("color", "crop"); "", "none" or "None" -> () (no augmentation)."""
-    if strategy in ("", "none", "None"):
-        return ()
-    families = tuple(strategy.split("_"))
-    unknown = [f for f in families if f not in FAMILIES]
-    if unknown:
-        raise ConfigError(
-            f"DSA strategy {strategy!r}: unknown op family {unknown[0]!r}; join names from "
-            f"{', '.join(FAMILIES)} with '_' (e.g. {DEFAULT_STRATEGY!r}) or pass 'none'"
-        )
-    return families
 
 
 class DiffAugment:

@@ -19,33 +19,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kdss_bench.errors import ConfigError
 from kdss_bench.train.augment import TrainAugment
 from kdss_bench.train.batch_stream import ShuffledBatchStream
 from kdss_bench.train.evaluate import accuracy_and_loss
 from kdss_bench.train.progress import Emit, LossReporter, synchronize
+from kdss_bench.train.recipes import FinetuneRecipe
 from kdss_bench.train.seeding import derive_seed, device_generator
 from kdss_bench.train.transfer import build_transfer_model
 
 if TYPE_CHECKING:
     from kdss_bench.data.image_set import ImageSet
-
-
-@dataclass(frozen=True)
-class FinetuneRecipe:
-    """Hyper-parameters of full fine-tuning (defaults: the official ones for 32/64-px targets)."""
-
-    iterations: int = 10000
-    batch_size: int = 256
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-
-    def __post_init__(self) -> None:
-        if self.iterations < 0:
-            raise ConfigError(f"finetune iterations must be >= 0, got {self.iterations}")
-        if self.batch_size < 1:
-            raise ConfigError(f"finetune batch_size must be >= 1, got {self.batch_size}")
 
 
 @dataclass(frozen=True)

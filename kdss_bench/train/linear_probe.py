@@ -11,41 +11,23 @@ the trained model is an ordinary classifier and is evaluated like a fine-tuned o
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from kdss_bench.errors import ConfigError
 from kdss_bench.train.augment import TestTransform
 from kdss_bench.train.batch_stream import ShuffledBatchStream
 from kdss_bench.train.evaluate import accuracy_and_loss
 from kdss_bench.train.finetune import EvalResult
 from kdss_bench.train.progress import Emit, LossReporter, synchronize
+from kdss_bench.train.recipes import LinearProbeRecipe
 from kdss_bench.train.seeding import derive_seed
 from kdss_bench.train.transfer import build_transfer_model
 
 if TYPE_CHECKING:
     from kdss_bench.data.image_set import ImageSet
-
-
-@dataclass(frozen=True)
-class LinearProbeRecipe:
-    """Hyper-parameters of the linear probe (defaults: the official monitoring probe)."""
-
-    iterations: int = 5000
-    batch_size: int = 512
-    lr: float = 0.2
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.iterations < 0:
-            raise ConfigError(f"linear probe iterations must be >= 0, got {self.iterations}")
-        if self.batch_size < 1:
-            raise ConfigError(f"linear probe batch_size must be >= 1, got {self.batch_size}")
 
 
 def extract_features(

@@ -9,32 +9,14 @@ they are (they already live in the network's input space): no augmentation, no n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from kdss_bench.errors import ConfigError, DataError
+from kdss_bench.errors import DataError
 from kdss_bench.train.distilled_inputs import check_distilled_images, check_same_count, model_and_batches
 from kdss_bench.train.progress import Emit, LossReporter
-
-
-@dataclass(frozen=True)
-class PretrainRecipe:
-    """Hyper-parameters of KRR-ST pre-training (defaults: the official ones)."""
-
-    epochs: int = 1000
-    batch_size: int = 256
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 1e-3
-
-    def __post_init__(self) -> None:
-        if self.epochs < 0:
-            raise ConfigError(f"pretrain epochs must be >= 0, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ConfigError(f"pretrain batch_size must be >= 1, got {self.batch_size}")
+from kdss_bench.train.recipes import PretrainRecipe
 
 
 def _check_distilled(x_syn: Tensor, y_syn: Tensor) -> None:

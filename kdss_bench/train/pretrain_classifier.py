@@ -11,47 +11,15 @@ network's input space: no normalisation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from kdss_bench.errors import ConfigError, DataError
+from kdss_bench.errors import DataError
 from kdss_bench.train.distilled_inputs import check_distilled_images, check_same_count, model_and_batches
-from kdss_bench.train.dsa_augment import DEFAULT_STRATEGY, parse_strategy, seeded_dsa
+from kdss_bench.train.dsa_augment import seeded_dsa
 from kdss_bench.train.progress import Emit, LossReporter
-
-
-@dataclass(frozen=True)
-class ClassifierPretrainRecipe:
-    """Hyper-parameters of cross-entropy pre-training (defaults: the official ones)."""
-
-    epochs: int = 1000
-    batch_size: int = 256
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    milestone_fraction: float = 0.5
-    """The learning rate is multiplied by 0.1 after ``int(epochs * milestone_fraction)`` epochs."""
-    dsa: bool = True
-    dsa_strategy: str = DEFAULT_STRATEGY
-
-    def __post_init__(self) -> None:
-        if self.epochs < 0:
-            raise ConfigError(f"classifier pretrain epochs must be >= 0, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ConfigError(f"classifier pretrain batch_size must be >= 1, got {self.batch_size}")
-        if not 0.0 <= self.milestone_fraction <= 1.0:
-            raise ConfigError(
-                f"classifier pretrain milestone_fraction must be in [0, 1], got {self.milestone_fraction}"
-            )
-        parse_strategy(self.dsa_strategy)
-
-    @property
-    def milestone_epoch(self) -> int:
-        """Epochs run at the full rate (official: ``epochs // 2``)."""
-        return int(self.epochs * self.milestone_fraction)
+from kdss_bench.train.recipes import ClassifierPretrainRecipe
 
 
 def check_hard_labelled(x_syn: Tensor, y_hard: Tensor, num_classes: int) -> None:

@@ -11,42 +11,15 @@ already live in the network's input space).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import Tensor, nn
 
-from kdss_bench.errors import ConfigError, DataError
+from kdss_bench.errors import DataError
 from kdss_bench.train.distilled_inputs import check_distilled_images, check_same_count, model_and_batches
-from kdss_bench.train.dsa_augment import DEFAULT_STRATEGY, parse_strategy, seeded_dsa
+from kdss_bench.train.dsa_augment import seeded_dsa
 from kdss_bench.train.progress import Emit, LossReporter
+from kdss_bench.train.recipes import LabelRegressionPretrainRecipe
 from kdss_bench.train.warmup_cosine import warmup_cosine_schedule
-
-
-@dataclass(frozen=True)
-class LabelRegressionPretrainRecipe:
-    """Hyper-parameters of label-regression pre-training (defaults: the official CIFAR-100 ones).
-
-    The official code fixes ``warmup`` at 500 steps; a run scaled down to fewer iterations
-    should scale the warm-up with it, or the rate never leaves the warm-up ramp.
-    """
-
-    iterations: int = 10000
-    batch_size: int = 500
-    lr: float = 3e-4
-    weight_decay: float = 0.0
-    warmup: int = 500
-    dsa: bool = True
-    dsa_strategy: str = DEFAULT_STRATEGY
-
-    def __post_init__(self) -> None:
-        if self.iterations < 0:
-            raise ConfigError(f"label-regression pretrain iterations must be >= 0, got {self.iterations}")
-        if self.batch_size < 1:
-            raise ConfigError(f"label-regression pretrain batch_size must be >= 1, got {self.batch_size}")
-        if self.warmup < 0:
-            raise ConfigError(f"label-regression pretrain warmup must be >= 0, got {self.warmup}")
-        parse_strategy(self.dsa_strategy)
 
 
 def label_regression_loss(outputs: Tensor, targets: Tensor) -> Tensor:

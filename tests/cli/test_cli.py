@@ -192,3 +192,61 @@ def test_sigterm_cancels_the_running_cell_and_exits_130(tmp_path, executor):
     size = (cell / "events.jsonl").stat().st_size
     time.sleep(3.0)
     assert (cell / "events.jsonl").stat().st_size == size, "no stage job goes on writing after the cancel"
+
+
+BOMB = "a: &a [1,1,1,1,1,1,1,1,1,1]\n" + "".join(
+    f"{name}: &{name} [{','.join([f'*{prev}'] * 10)}]\n" for prev, name in zip("abcdefg", "bcdefgh", strict=True))
+
+
+@pytest.mark.parametrize("content,fragment", [
+    (TINY_SUITE.replace("name: tiny", "name: caf\xe9").encode("latin-1"), "not UTF-8 text"),
+    ((BOMB + "seeds: *h\n").encode(), "more than 10,000 values"),
+    ((TINY_SUITE + "distill_seed: &R [0, *R]\n").encode(), "refers to the list or mapping that contains it"),
+    ((TINY_SUITE + "description: " + "[" * 1000 + "]" * 1000 + "\n").encode(), "nested more than 32 levels"),
+    (TINY_SUITE.replace("targets: [lfw_faces, textures3]", "targets: [faces/v2]").encode()
+     + b"datasets:\n  faces/v2: {format: bundled, name: lfw_faces}\n", "key 'datasets.faces/v2'"),
+    (TINY_SUITE.replace("  no_pretrain: {}", '  "no_pre\\ntrain": {}').encode(), "unknown method 'no_pre\\ntrain'"),
+])
+def test_unreadable_suites_are_one_line_exit_2_and_write_nothing(tmp_path, content, fragment):
+    suite = tmp_path / "bad.yaml"
+    suite.write_bytes(content)
+    results = tmp_path / "results"
+    started = time.perf_counter()
+    for command in (["run", str(suite), "--results", str(results)], ["validate", str(suite)]):
+        out = runner.invoke(app, command)
+        assert out.exit_code == 2, out.output
+        assert out.stderr.count("\n") == 1 and out.stderr.startswith("error: ") and fragment in out.stderr
+        assert "Traceback" not in out.output
+    assert time.perf_counter() - started < 10
+    assert not results.exists()
+
+
+def test_validate_prints_a_shadowed_built_in_dataset_as_one_warning(tmp_path):
+    suite = tmp_path / "shadow.yaml"
+    suite.write_text(TINY_SUITE + "datasets:\n  textures3: {format: bundled, name: digits}\n")
+    out = runner.invoke(app, ["validate", str(suite)])
+    assert out.exit_code == 0, out.output
+    assert out.stderr.startswith(f"warning: {suite}:15: key 'datasets.textures3' replaces the built-in dataset")
+    assert out.stderr.count("\n") == 1 and out.stdout.startswith("ok ")
+
+
+def test_a_run_whose_every_cell_fails_lists_the_failures_and_exits_1(tmp_path):
+    """Class 1 of the source has one training image; a class-balanced pick of 2 per class fails at run time
+    (the labels are needed to know that), in every cell."""
+    import numpy as np
+
+    np.savez(tmp_path / "lopsided.npz", x_train=np.zeros((10, 8, 8, 3), np.uint8), y_train=np.array([0] * 9 + [1]),
+             x_test=np.zeros((2, 8, 8, 3), np.uint8), y_test=np.array([0, 1]), classes=np.array(["a", "b"]))
+    suite = tmp_path / "failing.yaml"
+    methods = TINY_SUITE[TINY_SUITE.index("methods:"):TINY_SUITE.index("targets:")]
+    suite.write_text(TINY_SUITE.replace("source: digits", "source: lopsided").replace("budget: 12", "budget: 4")
+                     .replace(methods, "methods: [random]\n")
+                     + f"datasets:\n  lopsided: {{format: npz, path: {tmp_path / 'lopsided.npz'}}}\n")
+    out = runner.invoke(app, ["run", str(suite), "--results", str(tmp_path / "results"), "--device", "cpu"])
+    assert out.exit_code == 1, out.output
+    lines = out.stderr.splitlines()
+    summary = next(i for i, line in enumerate(lines) if line.startswith("finished 0, already done 0, failed 2"))
+    failures = [line for line in lines[summary:] if line.startswith("failed ")]
+    assert [f.split(":")[0] for f in failures] == ["failed random__lfw_faces__seed0", "failed random__textures3__seed0"]
+    assert "class 1 has 1 training images but 2 are needed" in failures[0]
+    assert "run a suite first" not in out.stderr

@@ -53,8 +53,10 @@ def test_real_batches_come_from_the_requested_class(digits):
 
 
 def test_a_budget_beyond_a_class_is_a_data_error(digits):
-    with pytest.raises(DataError, match="lower the suite's budget"):
-        DmRun(make_ctx(digits, budget=10_000), TINY)
+    # 100 per class; class 0 of the digits train split has 99 (a budget beyond all 1,000 training
+    # images is refused earlier, by the settings check that validate runs)
+    with pytest.raises(DataError, match="class 0 has 99 training images but 100 are needed; lower the suite's budget"):
+        DmRun(make_ctx(digits, budget=1_000), TINY)
 
 
 def test_interrupted_run_resumes_to_the_same_result(digits, tmp_path):

@@ -149,8 +149,11 @@ def test_inconsistent_speed_settings_are_clear_errors(digits, teacher, change, f
     from kdss_bench.errors import ConfigError
 
     settings = dataclasses.replace(TINY, **change)
-    with pytest.raises(ConfigError, match=fragment):
+    with pytest.raises(ConfigError, match=fragment) as caught:
         KrrStRun(make_ctx(digits, teacher, settings), settings)
+    with pytest.raises(ConfigError) as at_validation:
+        settings.check(make_ctx(digits, teacher, settings).facts(), ("methods", "krr_st"))
+    assert str(caught.value) == str(at_validation.value), "one check: the one validate runs"
 
 
 @pytest.mark.slow
