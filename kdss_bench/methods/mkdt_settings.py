@@ -31,10 +31,10 @@ Deviations from the official code, each a setting (see ``docs/mkdt-notes.md``):
 - ``normalization``: ``source`` (default) normalises with the suite's source statistics, which
   the rest of the pipeline uses; ``official`` uses MKDT's ``utils.py::get_dataset`` constants.
 - ``expert_order``: ``cycle`` (default) visits every expert once per pass in a fresh random order,
-  as the code the paper's sets came from did (``distill.py`` before commit ``e330079``, lines
-  188-205); ``single`` is HEAD's ``distill.py`` (lines 99-147), which loads one expert file and
-  never loads another, so one randomly chosen expert (``buffer.py`` saves one per file, lines
-  62-71) is matched for the whole run.
+  as ``distill.py`` did before the clean-up commit ``e330079`` (at ``34d65ae``, lines 188-205; the
+  paper's sets predate it, going by the run dates in ``commands/eval/*.sh``); ``single`` is HEAD's
+  ``distill.py`` (lines 99-147), which loads one expert file and never loads another, so one
+  randomly chosen expert (``buffer.py`` saves one per file, lines 62-71) is matched for the whole run.
 - ``model``: the suite's model unless set (official: ``convnet_128_128_128_in``).
 - The official run saves its last images before the last update (``distill.py`` lines 116-126:
   ``images_5000.pt`` is written at ``it = 4999``); ``iterations: 4999`` reproduces that.
@@ -63,7 +63,7 @@ class MkdtSettings(MethodSettings):
     lr_teacher: float = 0.1  # distill.py line 235 --lr_teacher 0.1: initial learnable student step size (line 61)
     batch_syn: int = 256  # distill.py line 237 default 256 (the `is None` branch, lines 69-70, never runs); 0 = all
     init: str = "high_loss"  # 2_per.sh --image_init_idx_path ..._high_loss_indices.pkl (sort_dset.py); or "random"
-    expert_order: str = "cycle"  # pre-e330079 distill.py lines 188-205; "single": HEAD lines 99-147 (one expert)
+    expert_order: str = "cycle"  # 34d65ae distill.py lines 188-205; "single": HEAD lines 99-147 (one expert)
     normalization: str = "source"  # the suite's source mean/std; "official": utils.py get_dataset constants
     # experts (buffer.py)
     num_experts: int = 100  # buffer.py line 78; c100_get_trajectory.sh: 4 GPUs x 5 runs x 5 experts
