@@ -31,6 +31,7 @@ from kdss_bench.methods.mtt_settings import MttSettings
 from kdss_bench.methods.real_images import normalized_train_images
 from kdss_bench.methods.run_checkpoint import RunCheckpoint
 from kdss_bench.methods.set_manifest import common_manifest
+from kdss_bench.methods.trajectory_matching import check_expert_sizes, matching_loss
 from kdss_bench.train.dsa_augment import DiffAugment
 from kdss_bench.train.seeding import build_seeded_model, derive_seed
 
@@ -94,10 +95,7 @@ class MttRun:
         student = build_seeded_model(settings.model or ctx.model, in_shape=tuple(source.x_train.shape[1:]),
                                      num_outputs=source.num_classes, seed=ctx.seed).to(device)  # weights unused
         self.student = FlatParameters(student.train())
-        for expert in experts:
-            if expert.num_parameters != self.student.size:
-                raise ConfigError(f"expert {expert.folder} has {expert.num_parameters} parameters but the model "
-                                  f"has {self.student.size}; delete the stale expert cache")
+        check_expert_sizes(experts, self.student.size)
         self.augment = DiffAugment(settings.dsa_strategy) if settings.dsa else None
         self.augment_generator = torch.Generator().manual_seed(derive_seed(ctx.seed, "mtt_dsa"))
         self.batch_generator = torch.Generator().manual_seed(derive_seed(ctx.seed, "mtt_batches"))
@@ -112,21 +110,13 @@ class MttRun:
         settings, device = self.settings, self.ctx.device
         start = expert.snapshot(start_epoch, device)
         target = expert.snapshot(start_epoch + settings.expert_epochs, device)
-        batch = settings.batch_syn or self.images.shape[0]
-        params = start.clone().requires_grad_(True)
-        chunks: list[torch.Tensor] = []
-        for _ in range(settings.syn_steps):
-            if not chunks:
-                order = torch.randperm(self.images.shape[0], generator=self.batch_generator).to(device)
-                chunks = list(torch.split(order, batch))
-            rows = chunks.pop()
-            x = self.images[rows]
-            if self.augment is not None:
-                x = self.augment(x, generator=self.augment_generator)
-            ce = F.cross_entropy(self.student(params, x), self.labels[rows])
-            (grad,) = torch.autograd.grad(ce, params, create_graph=True)
-            params = params - self.syn_lr * grad
-        return (params - target).pow(2).sum() / (start - target).pow(2).sum()
+        augment = self.augment
+        return matching_loss(
+            self.student, start, target, self.syn_lr, self.images,
+            lambda outputs, rows: F.cross_entropy(outputs, self.labels[rows]),
+            steps=settings.syn_steps, batch=settings.batch_syn or self.images.shape[0],
+            generator=self.batch_generator,
+            augment=None if augment is None else lambda x: augment(x, generator=self.augment_generator))
 
     def distill_step(self) -> float:
         """One outer iteration: random expert and start epoch, matching loss, update pixels and step size."""

@@ -17,6 +17,7 @@ from kdss_bench.methods.frepo_settings import FrepoSettings
 from kdss_bench.methods.import_set_settings import ImportSetSettings
 from kdss_bench.methods.kip_settings import KipSettings
 from kdss_bench.methods.kmeans_coreset_settings import KmeansCoresetSettings
+from kdss_bench.methods.mkdt_settings import MkdtSettings
 from kdss_bench.methods.mtt_settings import MttSettings
 from kdss_bench.methods.random_subset_settings import RandomSubsetSettings
 from kdss_bench.methods.settings import KrrStSettings, MethodSettings, NoSettings
@@ -94,6 +95,14 @@ _METHODS: dict[str, MethodInfo] = {  # the paper's table order
         summary="KRR-ST (Lee et al. 2024): kernel ridge regression on self-supervised targets",
         settings=KrrStSettings,
         implementation="kdss_bench.methods.krr_st:KrrSt",
+        target_kind="features",
+        needs_teacher=True,
+    ),
+    "mkdt": MethodInfo(
+        name="mkdt",
+        summary="MKDT (Joshi et al. 2025): match trajectories of students distilled from the teacher; 512-d targets",
+        settings=MkdtSettings,
+        implementation="kdss_bench.methods.mkdt:Mkdt",
         target_kind="features",
         needs_teacher=True,
     ),

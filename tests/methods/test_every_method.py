@@ -18,6 +18,8 @@ MANIFEST_KEYS = {"method", "source", "budget", "seed", "model", "settings", "inp
 # the smallest settings that still run each method's real algorithm end to end
 TINY = {
     "krr_st": {"outer_steps": 3, "real_batch": 16, "pool_size": 2, "online_iterations": 3, "checkpoint_every": 0},
+    "mkdt": {"iterations": 2, "num_experts": 2, "train_epochs": 2, "expert_epochs": 1, "max_start_epoch": 1,
+             "syn_steps": 2, "batch_syn": 10},
     "random": {},
     "kmeans": {"iterations": 5},
     "import": {},  # path filled in by the fixture

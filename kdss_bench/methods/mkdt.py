@@ -1,0 +1,309 @@
+"""MKDT: dataset distillation via knowledge distillation (Joshi, Ni, Mirzasoleiman, ICLR 2025).
+
+Follows the official code (github ``jiayini1119/MKDT``): the frozen self-supervised teacher's
+features of every source image are the targets (``get_target_rep.py``); students ("experts") are
+trained on the real images by knowledge distillation, MSE to those features, with a snapshot per
+epoch (``buffer.py``); the synthetic images start as the source images with the largest KD loss
+under the experts' epoch-1 parameters, averaged over the experts (``sort_dset.py``), and their
+targets as the teacher's features of those images. Then, as in MTT, each iteration takes an
+expert and a start epoch t < max_start_epoch, unrolls ``syn_steps`` student SGD steps from the
+expert's parameters at t on synthetic minibatches, with MSE between the student's output and the
+learnable targets as the inner loss and a learnable step size, and minimises
+``||theta_N - theta*_{t+M}||^2 / ||theta*_t - theta*_{t+M}||^2`` over the images, the targets
+and the step size (three SGD optimisers with momentum 0.5, ``distill.py``). No augmentation and
+no ZCA anywhere, as in the official code. The learned step size goes into the manifest
+(``learned_lr``): the official evaluation pre-trains with it (``eval.py`` lines 89-91).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from kdss_bench.data.image_set import ImageSet
+from kdss_bench.errors import ConfigError
+from kdss_bench.methods.context import DistillContext, local_artifact
+from kdss_bench.methods.distill_loop import run_distillation_loop
+from kdss_bench.methods.distilled_set import DistilledSet
+from kdss_bench.methods.flat_parameters import FlatParameters
+from kdss_bench.methods.mkdt_experts import (
+    KdExpertRecipe,
+    expert_trajectories,
+    normalized_source,
+    teacher_fingerprint,
+    teacher_targets,
+)
+from kdss_bench.methods.mkdt_settings import MkdtSettings
+from kdss_bench.methods.mtt_experts import ExpertTrajectory
+from kdss_bench.methods.run_checkpoint import RunCheckpoint
+from kdss_bench.methods.set_manifest import common_manifest
+from kdss_bench.methods.trajectory_matching import check_expert_sizes, matching_loss
+from kdss_bench.train.seeding import build_seeded_model, derive_seed
+
+CHECKPOINT_FILE = "mkdt_checkpoint.pt"
+MOMENTUM = 0.5  # distill.py lines 77-79: images, targets and step size all use SGD with momentum 0.5
+INIT_EPOCH = 1  # sort_dset.py line 33: param_all[0][1], the expert's parameters after its first epoch
+INIT_BATCH = 256  # sort_dset.py line 83 --batch_train 256, in source order (shuffle=False, line 21)
+
+OFFICIAL_NORMALIZATION: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
+    "CIFAR10": ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),  # utils.py lines 45-46
+    "Tiny": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),  # utils.py lines 56-57
+    "ImageNet": ((0.485, 0.456, 0.3868), (0.2309, 0.2262, 0.2237)),  # utils.py lines 68-69
+    "CIFAR100": ((0.5071, 0.4865, 0.4409), (0.2009, 0.1984, 0.2023)),  # utils.py lines 82-83
+}
+OFFICIAL_DATASET = {  # the suite's source names -> the official dataset whose constants apply
+    "cifar10": "CIFAR10", "cifar10_src": "CIFAR10", "cifar100": "CIFAR100",
+    "tinyimagenet": "Tiny", "tinyimagenet100": "Tiny", "imagenet64": "ImageNet",
+}
+
+
+def normalization_stats(source: ImageSet, kind: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(mean, std) the images are normalised with: the source's own, or MKDT's constants for it."""
+    if kind == "source":
+        return tuple(source.mean), tuple(source.std)
+    official = OFFICIAL_DATASET.get(source.name)
+    if official is None:
+        raise ConfigError(f"methods.mkdt.normalization 'official' has MKDT's constants only for the sources "
+                          f"{', '.join(sorted(OFFICIAL_DATASET))}, not '{source.name}'; use normalization: source")
+    return OFFICIAL_NORMALIZATION[official]
+
+
+def check_settings(settings: MkdtSettings) -> None:
+    """Reject settings that cannot run, naming the key and the fix."""
+    if min(settings.num_experts, settings.syn_steps, settings.max_start_epoch, settings.expert_epochs,
+           settings.train_epochs, settings.expert_batch) < 1:
+        raise ConfigError("methods.mkdt: num_experts, syn_steps, max_start_epoch, expert_epochs, train_epochs "
+                          "and expert_batch must be >= 1")
+    if settings.batch_syn < 0:
+        raise ConfigError("methods.mkdt.batch_syn must be >= 0 (0 = the whole synthetic set)")
+    last_target = settings.max_start_epoch - 1 + settings.expert_epochs
+    if last_target > settings.train_epochs:
+        raise ConfigError(f"methods.mkdt: max_start_epoch - 1 + expert_epochs = {last_target} exceeds "
+                          f"train_epochs {settings.train_epochs}; raise train_epochs or lower max_start_epoch")
+
+
+def expert_recipe(settings: MkdtSettings, model: str) -> KdExpertRecipe:
+    return KdExpertRecipe(model=model, train_epochs=settings.train_epochs, lr=settings.expert_lr,
+                          momentum=settings.expert_momentum, weight_decay=settings.expert_weight_decay,
+                          batch_size=settings.expert_batch)
+
+
+def per_image_kd_loss(student: FlatParameters, experts: list[ExpertTrajectory], source: ImageSet, targets: Tensor,
+                      *, mean, std, device: torch.device, epoch: int = INIT_EPOCH) -> Tensor:
+    """float64 (N,): each source image's MSE (mean over the target's entries) to its teacher target
+    under each expert's parameters after ``epoch`` epochs, averaged over the experts (``sort_dset.py``
+    lines 30-47). The student runs as in training (train mode), in batches of 256 in source order."""
+    n = int(source.x_train.shape[0])
+    total = torch.zeros(n, dtype=torch.float64)
+    with torch.no_grad():
+        for expert in experts:
+            params = expert.snapshot(epoch, device)
+            for start in range(0, n, INIT_BATCH):
+                rows = slice(start, min(n, start + INIT_BATCH))
+                outputs = student(params, normalized_source(source, mean, std, rows, device))
+                losses = (outputs - targets[rows].to(device)).pow(2).mean(1)
+                total[rows] += losses.double().cpu()
+    return total / len(experts)
+
+
+class Mkdt:
+    """The MKDT method: ``distill(ctx) -> DistilledSet`` with 512-d feature targets."""
+
+    name = "mkdt"
+    target_kind = "features"
+
+    def distill(self, ctx: DistillContext) -> DistilledSet:
+        settings: MkdtSettings = ctx.settings  # type: ignore[assignment]
+        if ctx.teacher is None:
+            raise ConfigError("mkdt needs a teacher; add a 'teacher:' section to the suite")
+        check_settings(settings)
+        if ctx.budget > ctx.source.x_train.shape[0]:
+            raise ConfigError(f"budget {ctx.budget} exceeds the {ctx.source.x_train.shape[0]} training images of "
+                              f"'{ctx.source.name}'; lower the suite's budget")
+        started = time.perf_counter()
+        mean, std = normalization_stats(ctx.source, settings.normalization)
+        with tempfile.TemporaryDirectory(prefix="kdss-mkdt-experts-") as scratch:
+            artifact = ctx.artifact or local_artifact(Path(scratch))
+            targets, parts = teacher_targets(ctx.teacher, ctx.source, mean=mean, std=std, device=ctx.device,
+                                             teacher_key=ctx.teacher_id or teacher_fingerprint(ctx.teacher),
+                                             artifact=artifact, emit=ctx.emit)
+            targets_ready = time.perf_counter() - started
+            experts = expert_trajectories(ctx.source, targets, expert_recipe(settings, settings.model or ctx.model),
+                                          targets_parts=parts, mean=mean, std=std,
+                                          num_experts=settings.num_experts, seed=settings.expert_seed,
+                                          device=ctx.device, artifact=artifact, emit=ctx.emit)
+            experts_ready = time.perf_counter() - started - targets_ready
+            run = MkdtRun(ctx, settings, experts, targets, mean=mean, std=std)
+            return run.execute(started=started, targets_time_s=targets_ready, experts_time_s=experts_ready)
+
+
+class MkdtRun:
+    """One distillation: synthetic images, targets, step size, optimisers, the matching step, checkpoints."""
+
+    def __init__(self, ctx: DistillContext, settings: MkdtSettings, experts: list[ExpertTrajectory],
+                 targets: Tensor, *, mean, std) -> None:
+        self.ctx, self.settings, self.experts = ctx, settings, experts
+        self.mean, self.std = tuple(mean), tuple(std)
+        source, device = ctx.source, ctx.device
+        self.checkpoint = RunCheckpoint(ctx.work_dir, CHECKPOINT_FILE)
+        student = build_seeded_model(settings.model or ctx.model, in_shape=tuple(source.x_train.shape[1:]),
+                                     num_outputs=int(targets.shape[1]), seed=ctx.seed).to(device)  # weights unused
+        self.student = FlatParameters(student.train())
+        check_expert_sizes(experts, self.student.size)
+        saved = self.checkpoint.load()  # a resumed run keeps its initial choice instead of recomputing it
+        if saved is not None:
+            self.source_indices, self.init_record = torch.tensor(saved["source_indices"]), dict(saved["init"])
+        else:
+            self.source_indices, self.init_record = self.initial_indices(targets)
+        images = normalized_source(source, self.mean, self.std, self.source_indices, device)
+        self.images = images.contiguous().requires_grad_(True)
+        self.targets = targets[self.source_indices].to(device).float().clone().requires_grad_(True)
+        self.syn_lr = torch.tensor(float(settings.lr_teacher), device=device).requires_grad_(True)
+        self.image_optimizer = torch.optim.SGD([self.images], lr=settings.lr_img, momentum=MOMENTUM)
+        self.target_optimizer = torch.optim.SGD([self.targets], lr=settings.lr_labels, momentum=MOMENTUM)
+        self.lr_optimizer = torch.optim.SGD([self.syn_lr], lr=settings.lr_lr, momentum=MOMENTUM)
+        self.batch_generator = torch.Generator().manual_seed(derive_seed(ctx.seed, "mkdt_batches"))
+        self.expert_rng = np.random.default_rng(derive_seed(ctx.seed, "mkdt_expert_order"))
+        self.epoch_rng = np.random.default_rng(derive_seed(ctx.seed, "mkdt_start_epoch"))
+        self.single_expert = int(self.expert_rng.integers(len(experts))) if settings.expert_order == "single" else None
+        self.expert_queue: list[int] = []
+        self.expert_counts = [0] * len(experts)
+        self.step = 0
+        self.elapsed_before = 0.0
+        self.losses: list[float] = []
+
+    # --- initialisation --------------------------------------------------------------------
+    def initial_indices(self, targets: Tensor) -> tuple[Tensor, dict]:
+        """The source rows the synthetic set starts from, and a record of how they were chosen."""
+        ctx, settings = self.ctx, self.settings
+        n = int(ctx.source.x_train.shape[0])
+        if settings.init == "random":
+            picker = torch.Generator().manual_seed(derive_seed(ctx.seed, "mkdt_init"))
+            return torch.randperm(n, generator=picker)[: ctx.budget], {"kind": "random"}
+        losses = per_image_kd_loss(self.student, self.experts, ctx.source, targets, mean=self.mean, std=self.std,
+                                   device=ctx.device)
+        chosen = torch.argsort(losses, descending=True, stable=True)[: ctx.budget]
+        return chosen, {"kind": "high_loss", "epoch": INIT_EPOCH, "experts": len(self.experts),
+                        "kd_loss_chosen_mean": float(losses[chosen].mean()), "kd_loss_all_mean": float(losses.mean())}
+
+    # --- the matching loss -----------------------------------------------------------------
+    def matching_loss(self, expert: ExpertTrajectory, start_epoch: int) -> Tensor:
+        """||theta_N - theta*_{t+M}||^2 / ||theta*_t - theta*_{t+M}||^2 after ``syn_steps`` student steps
+        on MSE(student(x_syn), y_syn) (``distill.py`` lines 149-199)."""
+        settings, device = self.settings, self.ctx.device
+        start = expert.snapshot(start_epoch, device)
+        target = expert.snapshot(start_epoch + settings.expert_epochs, device)
+        return matching_loss(self.student, start, target, self.syn_lr, self.images,
+                             lambda outputs, rows: F.mse_loss(outputs, self.targets[rows]),
+                             steps=settings.syn_steps, batch=settings.batch_syn or self.images.shape[0],
+                             generator=self.batch_generator)
+
+    def next_expert(self) -> int:
+        """``cycle``: every expert once per pass, in a fresh random order; ``single``: always the same one."""
+        if self.single_expert is not None:
+            return self.single_expert
+        if not self.expert_queue:
+            self.expert_queue = [int(i) for i in self.expert_rng.permutation(len(self.experts))]
+        return self.expert_queue.pop(0)
+
+    def distill_step(self) -> float:
+        """One iteration: next expert, random start epoch, matching loss, update images, targets, step size."""
+        index = self.next_expert()
+        start_epoch = int(self.epoch_rng.integers(self.settings.max_start_epoch))
+        loss = self.matching_loss(self.experts[index], start_epoch)
+        optimizers = (self.image_optimizer, self.target_optimizer, self.lr_optimizer)
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        for optimizer in optimizers:
+            optimizer.step()
+        self.expert_counts[index] += 1
+        self.step += 1
+        value = float(loss.detach())
+        self.losses.append(value)
+        return value
+
+    # --- checkpoints -----------------------------------------------------------------------
+    def save_checkpoint(self, elapsed: float) -> None:
+        self.checkpoint.save({
+            "step": self.step, "elapsed": elapsed, "losses": self.losses,
+            "source_indices": self.source_indices.tolist(), "init": self.init_record,
+            "images": self.images.detach().cpu(), "targets": self.targets.detach().cpu(),
+            "syn_lr": self.syn_lr.detach().cpu(),
+            "image_optimizer": self.image_optimizer.state_dict(),
+            "target_optimizer": self.target_optimizer.state_dict(),
+            "lr_optimizer": self.lr_optimizer.state_dict(),
+            "batch_generator": self.batch_generator.get_state(),
+            "expert_rng": self.expert_rng.bit_generator.state, "epoch_rng": self.epoch_rng.bit_generator.state,
+            "single_expert": self.single_expert, "expert_queue": list(self.expert_queue),
+            "expert_counts": list(self.expert_counts),
+        })
+
+    def load_checkpoint(self) -> bool:
+        state = self.checkpoint.load()
+        if state is None:
+            return False
+        device = self.ctx.device
+        with torch.no_grad():
+            self.images.copy_(state["images"].to(device))
+            self.targets.copy_(state["targets"].to(device))
+            self.syn_lr.copy_(state["syn_lr"].to(device))
+        self.image_optimizer.load_state_dict(state["image_optimizer"])
+        self.target_optimizer.load_state_dict(state["target_optimizer"])
+        self.lr_optimizer.load_state_dict(state["lr_optimizer"])
+        self.batch_generator.set_state(state["batch_generator"])
+        self.expert_rng.bit_generator.state = state["expert_rng"]
+        self.epoch_rng.bit_generator.state = state["epoch_rng"]
+        self.single_expert, self.expert_queue = state["single_expert"], list(state["expert_queue"])
+        self.expert_counts = list(state["expert_counts"])
+        self.step, self.elapsed_before, self.losses = state["step"], state["elapsed"], list(state["losses"])
+        return True
+
+    # --- the whole run ---------------------------------------------------------------------
+    def execute(self, *, started: float | None = None, targets_time_s: float = 0.0,
+                experts_time_s: float = 0.0) -> DistilledSet:
+        ctx, settings = self.ctx, self.settings
+        started = time.perf_counter() if started is None else started
+        distill_time = run_distillation_loop(
+            ctx, self, total=settings.iterations, advance=self.distill_step, images=self.images,
+            checkpoint_every=settings.checkpoint_every, progress=lambda: {"syn_lr": float(self.syn_lr.detach())})
+        manifest = self._manifest(time.perf_counter() - started, distill_time, targets_time_s, experts_time_s)
+        result = DistilledSet(images=self.images.detach().cpu().float().contiguous(),
+                              targets=self.targets.detach().cpu().float().contiguous(), target_kind="features",
+                              manifest=manifest)
+        self.checkpoint.remove()
+        return result
+
+    def _manifest(self, wall: float, distill_time: float, targets_time: float, experts_time: float) -> dict:
+        ctx, settings = self.ctx, self.settings
+        tail = self.losses[-min(len(self.losses), 20):]
+        loss = {"first": self.losses[0] if self.losses else None,
+                "last20_mean": float(np.mean(tail)) if tail else None}
+        manifest = common_manifest(ctx, "mkdt", input_space="normalized", wall_time_s=wall, steps=self.step,
+                                   loss=loss)
+        records = [expert.record for expert in self.experts]
+        manifest["normalization"] = {"mean": list(self.mean), "std": list(self.std), "kind": settings.normalization}
+        manifest["model"] = settings.model or ctx.model
+        manifest["teacher"] = ctx.teacher_id
+        manifest["cost"].update({
+            "distill_time_s": round(distill_time, 3),
+            "targets_time_s": round(targets_time, 3),  # this call: computing or loading the teacher targets
+            "experts_time_s": round(experts_time, 3),  # this call: training missing experts + loading
+            "experts_train_time_s": round(sum(r["wall_time_s"] for r in records), 3),  # all experts, cached or not
+        })
+        manifest["learned_lr"] = float(self.syn_lr.detach())  # the official evaluation pre-trains with it
+        manifest["init"] = self.init_record
+        manifest["source_indices"] = self.source_indices.tolist()
+        manifest["experts"] = {
+            "count": len(records), "seed": settings.expert_seed, "epochs": settings.train_epochs,
+            "parameters": self.student.size, "order": settings.expert_order,
+            "matched": sum(1 for c in self.expert_counts if c), "single": self.single_expert,
+            "final_train_loss_mean": float(np.mean([r["train_loss"][-1] for r in records])),
+        }
+        return manifest
