@@ -39,6 +39,8 @@ class Intermediate:
     """Fills a folder with the piece, reporting progress through ``emit``."""
     needs_teacher: bool = False
     """Whether ``build`` calls ``request.teacher()`` (then the plan runs it after the teacher)."""
+    after: tuple[str, ...] = ()
+    """Keys of the method's other intermediates that ``build`` reads (the plan runs it after them)."""
 
     @property
     def key(self) -> str:
@@ -58,6 +60,8 @@ class IntermediateRequest:
     """None while planning: nothing is built then."""
     teacher: Callable[[], nn.Module] | None = None
     """Loads the frozen teacher (only called by a build)."""
+    artifact: Callable[[str, dict, Callable[[Path], None]], Path] | None = None
+    """The artifact cache (``ctx.artifact``), for a build that reads another intermediate."""
 
 
 def method_intermediates(method: Any, request: IntermediateRequest) -> list[Intermediate]:

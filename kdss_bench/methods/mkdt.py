@@ -17,6 +17,7 @@ no ZCA anywhere, as in the official code. The learned step size goes into the ma
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -32,14 +33,21 @@ from kdss_bench.methods.context import DistillContext, local_artifact
 from kdss_bench.methods.distill_loop import run_distillation_loop
 from kdss_bench.methods.distilled_set import DistilledSet
 from kdss_bench.methods.flat_parameters import FlatParameters
+from kdss_bench.methods.intermediates import Intermediate, IntermediateRequest
 from kdss_bench.methods.mkdt_experts import (
+    EXPERTS_ARTIFACT,
+    TARGETS_ARTIFACT,
     KdExpertRecipe,
+    expert_builder,
+    expert_parts,
     expert_trajectories,
     normalized_source,
+    target_parts,
+    targets_builder,
     teacher_fingerprint,
     teacher_targets,
 )
-from kdss_bench.methods.mkdt_settings import MkdtSettings
+from kdss_bench.methods.mkdt_settings import OFFICIAL_DATASET, MkdtSettings
 from kdss_bench.methods.mtt_experts import ExpertTrajectory
 from kdss_bench.methods.run_checkpoint import RunCheckpoint
 from kdss_bench.methods.set_manifest import common_manifest
@@ -57,10 +65,6 @@ OFFICIAL_NORMALIZATION: dict[str, tuple[tuple[float, float, float], tuple[float,
     "ImageNet": ((0.485, 0.456, 0.3868), (0.2309, 0.2262, 0.2237)),  # utils.py lines 68-69
     "CIFAR100": ((0.5071, 0.4865, 0.4409), (0.2009, 0.1984, 0.2023)),  # utils.py lines 82-83
 }
-OFFICIAL_DATASET = {  # the suite's source names -> the official dataset whose constants apply
-    "cifar10": "CIFAR10", "cifar10_src": "CIFAR10", "cifar100": "CIFAR100",
-    "tinyimagenet": "Tiny", "tinyimagenet100": "Tiny", "imagenet64": "ImageNet",
-}
 
 
 def normalization_stats(source: ImageSet, kind: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -72,20 +76,6 @@ def normalization_stats(source: ImageSet, kind: str) -> tuple[tuple[float, ...],
         raise ConfigError(f"methods.mkdt.normalization 'official' has MKDT's constants only for the sources "
                           f"{', '.join(sorted(OFFICIAL_DATASET))}, not '{source.name}'; use normalization: source")
     return OFFICIAL_NORMALIZATION[official]
-
-
-def check_settings(settings: MkdtSettings) -> None:
-    """Reject settings that cannot run, naming the key and the fix."""
-    if min(settings.num_experts, settings.syn_steps, settings.max_start_epoch, settings.expert_epochs,
-           settings.train_epochs, settings.expert_batch) < 1:
-        raise ConfigError("methods.mkdt: num_experts, syn_steps, max_start_epoch, expert_epochs, train_epochs "
-                          "and expert_batch must be >= 1")
-    if settings.batch_syn < 0:
-        raise ConfigError("methods.mkdt.batch_syn must be >= 0 (0 = the whole synthetic set)")
-    last_target = settings.max_start_epoch - 1 + settings.expert_epochs
-    if last_target > settings.train_epochs:
-        raise ConfigError(f"methods.mkdt: max_start_epoch - 1 + expert_epochs = {last_target} exceeds "
-                          f"train_epochs {settings.train_epochs}; raise train_epochs or lower max_start_epoch")
 
 
 def expert_recipe(settings: MkdtSettings, model: str) -> KdExpertRecipe:
@@ -118,14 +108,41 @@ class Mkdt:
     name = "mkdt"
     target_kind = "features"
 
+    def intermediates(self, request: IntermediateRequest) -> list[Intermediate]:
+        """The teacher targets, then one KD expert per stage (each reads the targets), shared by every
+        seed and budget."""
+        settings: MkdtSettings = request.settings  # type: ignore[assignment]
+        source = request.source
+        mean, std = normalization_stats(source, settings.normalization)
+        parts = target_parts(source, teacher_key=request.teacher_id, mean=mean, std=std)
+        size = {"artifact": TARGETS_ARTIFACT, "train_images": int(source.x_train.shape[0]),
+                "resolution": source.resolution}
+
+        def build_targets(folder: Path, emit) -> None:
+            targets_builder(request.teacher, source, mean, std, device=request.device, emit=emit)(folder)
+
+        targets = Intermediate(TARGETS_ARTIFACT, parts, "mkdt teacher targets", size, build_targets,
+                               needs_teacher=True)
+        recipe = expert_recipe(settings, settings.model or request.model)
+        pieces = [targets]
+        for index in range(settings.num_experts):
+            def build(folder: Path, emit, index: int = index) -> None:
+                cached, _ = teacher_targets(request.teacher, source, teacher_key=request.teacher_id, mean=mean,
+                                            std=std, device=request.device, artifact=request.artifact)
+                expert_builder(source, cached, recipe, mean=mean, std=std, seed=settings.expert_seed, index=index,
+                               num_experts=settings.num_experts, device=request.device, emit=emit)(folder)
+
+            expert_size = {"artifact": EXPERTS_ARTIFACT, "train_images": int(source.x_train.shape[0]),
+                           "resolution": source.resolution, "recipe": dataclasses.asdict(recipe)}
+            pieces.append(Intermediate(
+                EXPERTS_ARTIFACT, expert_parts(recipe, targets=parts, seed=settings.expert_seed, index=index),
+                f"mkdt expert {index + 1}/{settings.num_experts}", expert_size, build, needs_teacher=True,
+                after=(targets.key,)))
+        return pieces
+
     def distill(self, ctx: DistillContext) -> DistilledSet:
         settings: MkdtSettings = ctx.settings  # type: ignore[assignment]
-        if ctx.teacher is None:
-            raise ConfigError("mkdt needs a teacher; add a 'teacher:' section to the suite")
-        check_settings(settings)
-        if ctx.budget > ctx.source.x_train.shape[0]:
-            raise ConfigError(f"budget {ctx.budget} exceeds the {ctx.source.x_train.shape[0]} training images of "
-                              f"'{ctx.source.name}'; lower the suite's budget")
+        ctx.check_settings(self.name)
         started = time.perf_counter()
         mean, std = normalization_stats(ctx.source, settings.normalization)
         with tempfile.TemporaryDirectory(prefix="kdss-mkdt-experts-") as scratch:

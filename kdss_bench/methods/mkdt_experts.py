@@ -106,25 +106,40 @@ def compute_teacher_targets(teacher: nn.Module, source: ImageSet, mean: Stats, s
     return torch.cat(chunks)
 
 
-def teacher_targets(teacher: nn.Module, source: ImageSet, *, teacher_key: str, mean: Stats, std: Stats,
-                    device: torch.device, artifact: Artifact, emit: Emit | None = None) -> tuple[Tensor, dict]:
-    """The cached teacher targets (N, d) on the CPU and their key parts; computed on the first call."""
-    from safetensors.torch import load_file, save_file
-
-    parts = target_parts(source, teacher_key=teacher_key, mean=mean, std=std)
+def targets_builder(teacher: Callable[[], nn.Module], source: ImageSet, mean: Stats, std: Stats, *,
+                    device: torch.device, emit: Emit | None = None) -> Callable[[Path], None]:
+    """``build(folder)`` of the teacher targets artifact (``teacher()`` loads the teacher when needed)."""
+    from safetensors.torch import save_file
 
     def build(folder: Path) -> None:
-        targets = compute_teacher_targets(teacher, source, mean, std, device=device, emit=emit)
+        targets = compute_teacher_targets(teacher(), source, mean, std, device=device, emit=emit)
         save_file({TARGETS_KEY: targets.contiguous()}, str(folder / TARGETS_FILE))
 
-    path = artifact(TARGETS_ARTIFACT, parts, build) / TARGETS_FILE
+    return build
+
+
+def read_teacher_targets(folder: Path, source: ImageSet) -> Tensor:
+    """The cached targets (N, d) on the CPU, checked against the source."""
+    from safetensors.torch import load_file
+
+    path = folder / TARGETS_FILE
     if not path.is_file():
         raise CheckpointError(f"{path}: missing; delete {path.parent} to recompute the teacher targets")
     targets = load_file(str(path))[TARGETS_KEY]
     if targets.ndim != 2 or targets.shape[0] != source.x_train.shape[0]:
         raise CheckpointError(f"{path}: {tuple(targets.shape)} targets for {source.x_train.shape[0]} source "
                               f"images; delete {path.parent} to recompute them")
-    return targets, parts
+    return targets
+
+
+def teacher_targets(teacher: nn.Module | Callable[[], nn.Module], source: ImageSet, *, teacher_key: str,
+                    mean: Stats, std: Stats, device: torch.device, artifact: Artifact,
+                    emit: Emit | None = None) -> tuple[Tensor, dict]:
+    """The cached teacher targets (N, d) on the CPU and their key parts; computed on the first call."""
+    parts = target_parts(source, teacher_key=teacher_key, mean=mean, std=std)
+    load = teacher if callable(teacher) and not isinstance(teacher, nn.Module) else (lambda: teacher)
+    folder = artifact(TARGETS_ARTIFACT, parts, targets_builder(load, source, mean, std, device=device, emit=emit))
+    return read_teacher_targets(folder, source), parts
 
 
 # --- experts -------------------------------------------------------------------------------------

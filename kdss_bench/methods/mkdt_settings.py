@@ -45,7 +45,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from kdss_bench.bounded_yaml import KeyPath
+from kdss_bench.errors import SettingError
 from kdss_bench.methods.settings import MethodSettings
+from kdss_bench.methods.settings_checks import check_budget_within_source, check_positive
+from kdss_bench.methods.suite_facts import SuiteFacts
+
+OFFICIAL_DATASET = {  # the suite's source names -> the official dataset whose constants apply
+    "cifar10": "CIFAR10", "cifar10_src": "CIFAR10", "cifar100": "CIFAR100",
+    "tinyimagenet": "Tiny", "tinyimagenet100": "Tiny", "imagenet64": "ImageNet",
+}
 
 
 @dataclass(frozen=True)
@@ -82,3 +91,24 @@ class MkdtSettings(MethodSettings):
         "normalization": ("source", "official"),
     }
     NOT_IN_IDENTITY: ClassVar[tuple[str, ...]] = ("checkpoint_every",)
+
+    def check(self, facts: SuiteFacts, where: KeyPath) -> None:
+        """A teacher, a budget within the source, positive counts, target epochs on the trajectories, and
+        official normalisation constants only for the sources MKDT has them for."""
+        if not facts.has_teacher:
+            raise SettingError(where, "mkdt needs a teacher; add a 'teacher:' section to the suite")
+        check_budget_within_source(facts)
+        check_positive(self, ("num_experts", "syn_steps", "max_start_epoch", "expert_epochs", "train_epochs",
+                              "expert_batch"), where)
+        if self.batch_syn < 0:
+            raise SettingError((*where, "batch_syn"), "must be >= 0 (0 = the whole synthetic set)")
+        last_target = self.max_start_epoch - 1 + self.expert_epochs
+        if last_target > self.train_epochs:
+            raise SettingError((*where, "train_epochs"),
+                               f"max_start_epoch - 1 + expert_epochs = {last_target} exceeds train_epochs "
+                               f"{self.train_epochs}; raise train_epochs or lower max_start_epoch")
+        if self.normalization == "official" and facts.source not in OFFICIAL_DATASET:
+            raise SettingError((*where, "normalization"),
+                               f"'official' has MKDT's constants only for the sources "
+                               f"{', '.join(sorted(OFFICIAL_DATASET))}, not '{facts.source}'; "
+                               "use normalization: source")

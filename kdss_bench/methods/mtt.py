@@ -19,7 +19,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from kdss_bench.errors import ConfigError
 from kdss_bench.methods.class_budget import class_balanced_indices, images_per_class
 from kdss_bench.methods.context import DistillContext, local_artifact
 from kdss_bench.methods.distill_loop import run_distillation_loop

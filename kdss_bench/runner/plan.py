@@ -147,12 +147,15 @@ def build_plan(suite: Suite, cells: Iterable[Cell] | None = None) -> Plan:
                 request = IntermediateRequest(source=source, settings=settings, model=suite.method_model(cell.method),
                                               seed=suite.distill_seed, teacher_id=teacher_key or "")
                 pieces = method_intermediates(load_method(cell.method), request)
-                piece_ids = tuple(
-                    builder.add("intermediate", {"artifact": piece.artifact, **piece.parts}, key=piece.key,
-                                label=piece.label, deps=(teacher_id,) if piece.needs_teacher and teacher_id else (),
-                                params={"method": cell.method, "artifact": piece.artifact}, size=piece.size,
-                                artifact=piece.artifact)
-                    for piece in pieces)
+                by_key: dict[str, str] = {}
+                for piece in pieces:
+                    deps = ((teacher_id,) if piece.needs_teacher and teacher_id else ()) + tuple(
+                        by_key[key] for key in piece.after)
+                    by_key[piece.key] = builder.add(
+                        "intermediate", {"artifact": piece.artifact, **piece.parts}, key=piece.key, label=piece.label,
+                        deps=deps, params={"method": cell.method, "artifact": piece.artifact}, size=piece.size,
+                        artifact=piece.artifact)
+                piece_ids = tuple(by_key.values())
                 parts = distill_parts(suite, cell.method, source.fingerprint(), teacher_key,
                                       tuple(builder.nodes[i].key for i in piece_ids))
                 deps = ((teacher_id,) if uses_teacher and teacher_id else ()) + piece_ids

@@ -106,3 +106,22 @@ def test_plan_tree_names_every_stage_once(write_suite, tmp_path):
     assert out.exit_code == 0, out.output
     assert out.output.count("distill krr_st") == 1 and out.output.count("finetune ") == 4
     assert "7 to run" in out.output
+
+
+def test_mkdt_targets_then_experts_then_distillation(write_suite):
+    """MKDT's pieces are stages: the teacher's targets after the teacher, each KD expert after the
+    targets, the distillation after all of them (and each expert can run on its own GPU)."""
+    suite = TINY_SUITE.replace(
+        "  krr_st: {outer_steps: 4",
+        "  mkdt: {iterations: 2, num_experts: 3, train_epochs: 2, expert_epochs: 1, max_start_epoch: 1,"
+        " syn_steps: 2, batch_syn: 6}\n  krr_st: {outer_steps: 4")
+    plan = build_plan(load_suite(write_suite(suite)))
+    by_label = {node.label: node for node in plan.nodes.values()}
+    teacher = next(node for node in plan.nodes.values() if node.kind == "teacher")
+    targets = by_label["mkdt teacher targets"]
+    experts = [by_label[f"mkdt expert {i}/3"] for i in (1, 2, 3)]
+    distill = next(n for n in plan.nodes.values() if n.kind == "distill" and n.params["method"] == "mkdt")
+    assert targets.deps == (teacher.id,)
+    assert all(expert.deps == (teacher.id, targets.id) for expert in experts)
+    assert set(distill.deps) == {teacher.id, targets.id, *(e.id for e in experts)}
+    assert len({e.key for e in experts}) == 3

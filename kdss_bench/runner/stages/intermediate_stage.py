@@ -8,7 +8,7 @@ from kdss_bench.errors import KdssError
 from kdss_bench.runner.peak_memory import peak_memory_mb, reset_peak_memory
 from kdss_bench.runner.stage_job import EmitFactory, StageJob, StageRecord
 from kdss_bench.runner.workspace import Workspace
-from kdss_bench.store.artifact_cache import write_stage_record
+from kdss_bench.store.artifact_cache import artifact_function, write_stage_record
 
 
 def run(ws: Workspace, job: StageJob, emit_for: EmitFactory) -> StageRecord:
@@ -21,7 +21,7 @@ def run(ws: Workspace, job: StageJob, emit_for: EmitFactory) -> StageRecord:
     request = IntermediateRequest(
         source=ws.source, settings=ws.suite.methods[method], model=ws.suite.method_model(method),
         seed=ws.suite.distill_seed, teacher_id=teacher_key or "", device=ws.device,
-        teacher=(lambda: ws.teacher(teacher_key)) if teacher_key else None)
+        teacher=(lambda: ws.teacher(teacher_key)) if teacher_key else None, artifact=artifact_function(ws.cache))
     pieces = {piece.key: piece for piece in method_intermediates(load_method(method), request)}
     if node.key not in pieces:
         raise KdssError(f"{node.label}: the method no longer lists this piece (key {node.key}); re-plan the run")
