@@ -206,10 +206,10 @@ def scheduler(
         typer.echo(json.dumps(rows, indent=2))
         return
     typer.echo(f"{stages} one-step evaluation stages, {workers} slots (local, ray, slurm), 1 thread per stage")
-    typer.echo(f"{'executor':10s} {'wall':>8s} {'startup':>8s} {'work':>8s} {'overhead/stage':>15s}")
+    typer.echo(f"{'executor':10s} {'wall':>8s} {'startup':>8s} {'shutdown':>9s} {'work':>8s} {'overhead/stage':>15s}")
     for row in rows:
-        typer.echo(f"{row['executor']:10s} {row['wall_s']:7.1f}s {row['startup_s']:7.1f}s {row['work_s']:7.1f}s "
-                   f"{row['overhead_per_stage_s'] * 1000:12.0f} ms")
+        typer.echo(f"{row['executor']:10s} {row['wall_s']:7.1f}s {row['startup_s']:7.1f}s {row['shutdown_s']:8.1f}s "
+                   f"{row['work_s']:7.1f}s {row['overhead_per_stage_s'] * 1000:12.0f} ms")
 
 
 def _device_name(device) -> str:

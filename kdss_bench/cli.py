@@ -198,8 +198,9 @@ def _cancel_on_signals():
     """SIGTERM (and SIGINT, even where the launcher made it ignored) raise KeyboardInterrupt once.
 
     A dashboard or a scheduler stops a run with SIGTERM; turning it into KeyboardInterrupt lets the
-    runner record the cell as cancelled and clean up. Later signals are ignored while that happens
-    (a launcher that follows SIGINT with SIGTERM must not interrupt the clean-up; SIGKILL still works).
+    runner record the cell as cancelled and clean up. Later signals are ignored while that happens and
+    until the process has exited (a launcher that follows SIGINT with SIGTERM must not interrupt the
+    clean-up or turn exit status 130 into death by signal; SIGKILL still works).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -217,7 +218,10 @@ def _cancel_on_signals():
         yield
     finally:
         for sig, handler in previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+            if fired:  # on the way out after a cancel: a second signal must not kill the exit with -15
+                signal.signal(sig, signal.SIG_IGN)
+            else:
+                signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 @app.command()
@@ -242,12 +246,17 @@ def _print_tables(results: Path, *, suite_name: str | None, fmt: TableFormat, st
     with ResultIndex(results) as index:
         index.sync()
         rows = index.rows(suite=suite_name)
+        problems = {f"{item.path.parent.parent.name}/{item.path.parent.name}": item.reason.replace(f"{item.path}: ", "")
+                    for item in index.skipped}
     if not rows:
         where = f"suite '{suite_name}' in {results}" if suite_name else str(results)
         raise KdssError(f"no finished results for {where}; run a suite first (kdss-bench run SUITE)")
     from kdss_bench.methods.registry import method_names
+    from kdss_bench.store.suite_folder import SuiteFolder
 
-    tables = tables_by_suite(rows, method_order=method_names())
+    suites = dict.fromkeys(str(row["suite"]) for row in rows)
+    planned = {suite: SuiteFolder(results, suite).planned_cells() for suite in suites}
+    tables = tables_by_suite(rows, method_order=method_names(), planned=planned, problems=problems)
     if fmt == TableFormat.json:
         merged = [item for t in tables.values() for item in json.loads(t.to_json())]
         typer.echo(json.dumps(merged, indent=2))

@@ -38,3 +38,60 @@ class SettingError(ConfigError):
 
     def __reduce__(self):  # picklable although __init__ takes two arguments
         return (type(self), (self.key, self.problem))
+
+
+class DiskFullError(KdssError):
+    """The disk (or quota) holding a file filled up; the run stops and resumes once there is room."""
+
+    exit_code = 1
+
+    def __init__(self, path: object, detail: str = "no space left on device") -> None:
+        self.path, self.detail = str(path or ""), detail
+        where = f"{self.path}: " if self.path else ""
+        super().__init__(f"{where}{detail}; free some space (or pass --results on a larger disk) and run "
+                         "the same command to resume: finished stages and cells are kept")
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.detail))
+
+
+class DamagedArtifactError(CheckpointError):
+    """A cached artifact failed its checksum or could not be read: it is quarantined and rebuilt."""
+
+    def __init__(self, stage: str, key: str, problem: str) -> None:
+        self.stage, self.key, self.problem = stage, key, problem
+        super().__init__(f"cached {stage} artifact {key}: {problem}")
+
+    def __reduce__(self):
+        return (type(self), (self.stage, self.key, self.problem))
+
+
+DISK_FULL_ERRNOS = (28, 122)
+"""ENOSPC (no space left on device) and EDQUOT (disk quota exceeded) on Linux."""
+
+
+DISK_FULL_TEXTS = ("no space left on device", "os error 28", "disk quota exceeded", "database or disk is full")
+"""How a full disk reads in errors that carry no errno: safetensors (Rust io errors), torch, sqlite3."""
+
+
+def disk_full(error: BaseException, where: object = None) -> DiskFullError | None:
+    """The :class:`DiskFullError` an error amounts to (an OS error, or a library's error about one), naming
+    the file it carries, else ``where``; None when the error is about something else."""
+    if isinstance(error, DiskFullError):
+        if where is not None and not error.path:
+            return DiskFullError(where, error.detail)
+        return error
+    if isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS:
+        detail = "no space left on device" if error.errno == 28 else "disk quota exceeded"
+        return DiskFullError(error.filename or where or "", detail)
+    text = str(error).lower()
+    if any(marker in text for marker in DISK_FULL_TEXTS):
+        return DiskFullError(where or "", "no space left on device")
+    return None
+
+
+def raise_if_disk_full(error: BaseException, where: object) -> None:
+    """Re-raises a full-disk error as :class:`DiskFullError` naming ``where`` (call from an ``except``)."""
+    full = disk_full(error, where)
+    if full is not None:
+        raise full from error

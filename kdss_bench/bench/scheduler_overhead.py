@@ -3,9 +3,10 @@
 The suite fine-tunes a tiny ConvNet from scratch for one step per cell (``no_pretrain``, one
 evaluation stage per seed), so almost all of a stage's wall time is the machinery around it:
 shipping the job, taking the lock, writing events and ``result.json``, the parent's index write.
-The figures: the run's wall time, the time until the first stage started (starting workers or
-a Ray cluster), the stages' own work (their ``eval_wall_time_s``), and the overhead per stage,
-``(wall - startup - work / slots) / stages``.
+The figures: the run's wall time, the time until the first stage started (planning, starting
+workers or a Ray cluster), the time after the last stage ended (stopping them), the stages' own
+work (their ``eval_wall_time_s``), and the overhead per stage between the first start and the
+last end, ``(span - work / slots) / stages``.
 """
 
 from __future__ import annotations
@@ -50,16 +51,18 @@ def scheduler_overhead(executor: str, *, stages: int, workers: int, ray_address:
         if outcome.failed or len(outcome.finished) != stages:
             raise RuntimeError(f"bench scheduler: {len(outcome.failed)} stage(s) failed: "
                                f"{next(iter(outcome.failed.values()), '')}")
-        work, first_start = 0.0, None
+        work, starts, ends = 0.0, [], []
         for cell in (results / "tiny-stages").iterdir():
             if cell.name.startswith("_"):
                 continue
             work += json.loads((cell / "result.json").read_text())["eval_wall_time_s"]
-            starts = [e.time for e in read_events(cell / "events.jsonl")[0] if e.kind == "start" and e.stage != "cell"]
-            if starts:
-                first_start = min(starts) if first_start is None else min(first_start, min(starts))
+            events = read_events(cell / "events.jsonl")[0]
+            starts += [e.time for e in events if e.kind == "start" and e.stage != "cell"]
+            ends += [e.time for e in events if e.kind == "end" and e.stage == "cell"]
     slots = 1 if executor == "inline" else workers
-    startup = (first_start - started) if first_start is not None else 0.0
-    overhead = max(0.0, (wall - startup - work / slots) / stages)
+    startup, shutdown = min(starts) - started, started + wall - max(ends)
+    span = max(ends) - min(starts)
+    overhead = max(0.0, (span - work / slots) / stages)
     return {"executor": executor, "stages": stages, "slots": slots, "wall_s": round(wall, 3),
-            "startup_s": round(startup, 3), "work_s": round(work, 3), "overhead_per_stage_s": round(overhead, 4)}
+            "startup_s": round(startup, 3), "shutdown_s": round(shutdown, 3), "work_s": round(work, 3),
+            "overhead_per_stage_s": round(overhead, 4)}

@@ -2,16 +2,34 @@
 
 It lives in the run's ``work_dir`` (kept by the artifact cache across interruptions), is written
 atomically (a temporary file renamed into place) so a crash mid-write keeps the previous one, is
-read with ``weights_only=True``, and is removed once the distilled set is complete.
+read with ``weights_only=True``, and is removed once the distilled set is complete. It is derived
+data: one that cannot be read (torn by a crash of the disk, or holding objects other than tensors,
+which are never unpickled) is moved aside with one warning line and the run starts afresh.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+import time
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from kdss_bench.errors import raise_if_disk_full
+
+log = logging.getLogger(__name__)
+
+
+def _reason(error: Exception) -> str:
+    """torch.load's messages run over paragraphs and advise unsafe loading; one line of what was wrong."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    if "WeightsUnpickler error" in text or "weights_only" in text:
+        return "it holds objects other than tensors, which are never unpickled"
+    text = " ".join(text.split())
+    return (f"{type(error).__name__}: {text}" if text else type(error).__name__)[:160]
 
 
 class RunCheckpoint:
@@ -24,14 +42,33 @@ class RunCheckpoint:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(f".tmp-{os.getpid()}")
-        torch.save(state, temporary)
-        os.replace(temporary, self.path)
+        try:
+            torch.save(state, temporary)
+            os.replace(temporary, self.path)
+        except Exception as error:  # a full disk: keep the previous checkpoint, leave no partial one
+            temporary.unlink(missing_ok=True)
+            raise_if_disk_full(error, self.path)
+            raise
 
     def load(self) -> dict[str, Any] | None:
-        """The saved state (on the CPU), or None when there is none."""
+        """The saved state (on the CPU), or None when there is none or it is unreadable (then set aside)."""
         if self.path is None or not self.path.is_file():
             return None
-        return torch.load(self.path, map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(self.path, map_location="cpu", weights_only=True)
+        except Exception as error:  # noqa: BLE001 - torn file, foreign pickle, wrong format
+            self._set_aside(_reason(error))
+            return None
+        if not isinstance(state, dict):
+            self._set_aside(f"holds a {type(state).__name__}, not a checkpoint")
+            return None
+        return state
+
+    def _set_aside(self, reason: str) -> None:
+        aside = self.path.with_name(f"{self.path.name}.broken-{int(time.time())}")
+        os.replace(self.path, aside)
+        log.warning("resumable checkpoint %s is unreadable (%s); moved it to %s and starting the distillation "
+                    "afresh", self.path, reason, aside.name)
 
     def remove(self) -> None:
         if self.path is not None and self.path.exists():

@@ -9,6 +9,7 @@ such a setting becomes part of the row (``krr_st (budget 1000)``) and the footer
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -29,7 +30,7 @@ FOOTER_KEYS = ("eval", "recipe", "source", "budget", "model", "resolution")
 MISSING = "—"
 DECIMALS = 2
 METRIC_TEXT = "top-1 test accuracy (%), mean ± population std"
-CSV_FIELDS = ("method", "target", "mean", "std", "n", "seeds", "best", *SETTING_KEYS)
+CSV_FIELDS = ("method", "target", "mean", "std", "n", "seeds", "best", "planned", *SETTING_KEYS)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class TableCell:
     seeds: tuple[Any, ...]
     settings: Mapping[str, Any]
     best: bool = False
+    planned: int | None = None
+    """Seeds the suite plans for this cell (None when no plan is known); ``n < planned``: incomplete."""
 
 
 class ResultsTable:
@@ -74,7 +77,11 @@ class ResultsTable:
         *,
         method_order: Sequence[str] | None = None,
         target_order: Sequence[str] | None = None,
+        planned: Iterable[Mapping[str, Any]] | None = None,
+        problems: Mapping[str, str] | None = None,
     ) -> None:
+        """``planned``: the suite's cells (``cell``, ``method``, ``target``, ``seed``; from its run record),
+        so that missing ones show; ``problems``: cell id -> why its result could not be read."""
         records = [row for row in _dedupe(rows) if row.get("accuracy") is not None]
         for record in records:
             for key in ("method", "target"):
@@ -100,12 +107,36 @@ class ResultsTable:
         self.targets: list[str] = sorted({target for _, target in groups}, key=target_rank)
         self.methods: list[str] = list(dict.fromkeys(row.method for row in self.rows))
 
+        planned_cells = [dict(cell) for cell in planned or () if isinstance(cell, Mapping)]
+        planned_count: dict[tuple[str, str], int] = {}
+        for cell in planned_cells:
+            key = (str(cell.get("method")), str(cell.get("target")))
+            planned_count[key] = planned_count.get(key, 0) + 1
+        if planned_cells and not self.varying:  # planned cells name no settings: only a one-setting table maps them
+            plan_targets = list(dict.fromkeys(target for _, target in planned_count))
+            self.targets = sorted(set(self.targets) | set(plan_targets),
+                                  key=lambda t: (plan_targets.index(t) if t in plan_targets else len(plan_targets),
+                                                 target_rank(t)))
+            for method, _ in planned_count:
+                if method not in self.methods:
+                    self.methods.append(method)
+                    self.rows.append(TableRow(method))
+            self.rows.sort(key=lambda row: method_rank(row.method))
+            self.methods = list(dict.fromkeys(row.method for row in self.rows))
+        finished = {(r.get("suite"), r.get("cell")) for r in records}
+        self.missing: list[str] = [str(c.get("cell")) for c in planned_cells
+                                   if (c.get("suite", self.settings["suite"]), c.get("cell")) not in finished]
+        """Planned cells without a readable result, in plan order."""
+        self.planned_total = len(planned_cells)
+        self.problems = dict(problems or {})
+
         cells: dict[tuple[TableRow, str], TableCell] = {}
         for (row, target), members in groups.items():
             mean, std, n = mean_std(float(member["accuracy"]) for member in members)
             seeds = tuple(member.get("seed") for member in members)
             settings = {key: _summary(members, key) for key in SETTING_KEYS}
-            cells[(row, target)] = TableCell(row, target, mean, std, n, seeds, settings)
+            expected = planned_count.get((row.method, target)) if not self.varying else None
+            cells[(row, target)] = TableCell(row, target, mean, std, n, seeds, settings, planned=expected)
         self._cells = _mark_best(cells, self.targets)
 
     # -- access ----------------------------------------------------------------------------
@@ -133,10 +164,28 @@ class ResultsTable:
         return {cell.n for cell in self._cells.values()}
 
     @property
+    def complete(self) -> bool:
+        """Whether every planned cell has a result (True when no plan is known)."""
+        return not self.missing
+
+    @property
+    def completeness(self) -> str:
+        """``incomplete: 11 of 12 cells finished; missing: a (result.json unreadable: ...), b``, or ""."""
+        if not self.missing:
+            return ""
+        shown = []
+        for cell in self.missing[:5]:
+            problem = self.problems.get(cell)
+            shown.append(f"{cell} ({' '.join(problem.split())[:120]})" if problem else cell)
+        more = f" and {len(self.missing) - 5} more" if len(self.missing) > 5 else ""
+        done = self.planned_total - len(self.missing)
+        return f"incomplete: {done} of {self.planned_total} cells finished; missing: {', '.join(shown)}{more}"
+
+    @property
     def footer(self) -> str:
         """What the numbers are: metric, statistic, seeds and the settings shared by the rows."""
         if not self._cells:
-            return "no finished results"
+            return self.completeness or "no finished results"
         counts = sorted(self.seed_counts)
         if len(counts) == 1:
             seeds = f"over {counts[0]} seed{'s' if counts[0] != 1 else ''}"
@@ -145,14 +194,22 @@ class ResultsTable:
         parts = [f"{METRIC_TEXT} {seeds}"]
         keys = FOOTER_KEYS + (("suite",) if self.settings["suite"] == "mixed" else ())
         parts += [f"{key}: {self.settings[key]}" for key in keys if self.settings[key] is not None]
+        if self.missing:
+            parts.insert(0, self.completeness)
         return "; ".join(parts)
 
     def cell_text(self, cell: TableCell | None) -> str:
-        """``mean ± std`` (plus ``(n=k)`` when seed counts differ within the table), or ``—``."""
+        """``mean ± std``; one seed has no spread: ``mean (n=1)``; fewer seeds than planned:
+        ``(n=1 of 2)``; ``(n=k)`` when seed counts differ within the table; ``—`` without a result."""
         if cell is None:
             return MISSING
-        text = f"{cell.mean:.{DECIMALS}f} ± {cell.std:.{DECIMALS}f}"
-        if len(self.seed_counts) > 1:
+        if cell.n == 1:
+            text = f"{cell.mean:.{DECIMALS}f}"
+        else:
+            text = f"{cell.mean:.{DECIMALS}f} ± {cell.std:.{DECIMALS}f}"
+        if cell.planned is not None and cell.n < cell.planned:
+            text += f" (n={cell.n} of {cell.planned})"
+        elif cell.n == 1 or len(self.seed_counts) > 1:
             text += f" (n={cell.n})"
         return text
 
@@ -243,6 +300,7 @@ class ResultsTable:
                 "n": cell.n,
                 "seeds": list(cell.seeds),
                 "best": cell.best,
+                "planned": cell.planned,
                 **{key: cell.settings[key] for key in SETTING_KEYS},
             }
             for cell in self.cells()
@@ -254,13 +312,23 @@ def tables_by_suite(
     *,
     method_order: Sequence[str] | None = None,
     target_order: Sequence[str] | None = None,
+    planned: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    problems: Mapping[str, str] | None = None,
 ) -> dict[str, ResultsTable]:
-    """One :class:`ResultsTable` per suite, in order of each suite's first appearance."""
+    """One :class:`ResultsTable` per suite, in order of each suite's first appearance. ``planned``: suite ->
+    its planned cells (a suite with a plan but no result yet gets a table too); ``problems``: "suite/cell"
+    -> why its result could not be read."""
     by_suite: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
         by_suite.setdefault(str(row.get("suite")), []).append(row)
+    for suite in planned or {}:
+        by_suite.setdefault(suite, [])
+    problems = problems or {}
     return {
-        suite: ResultsTable(members, method_order=method_order, target_order=target_order)
+        suite: ResultsTable(members, method_order=method_order, target_order=target_order,
+                            planned=(planned or {}).get(suite),
+                            problems={key.split("/", 1)[1]: why for key, why in problems.items()
+                                      if key.split("/", 1)[0] == suite})
         for suite, members in by_suite.items()
     }
 
@@ -322,19 +390,18 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 def _mark_best(
     cells: dict[tuple[TableRow, str], TableCell], targets: Sequence[str]
 ) -> dict[tuple[TableRow, str], TableCell]:
-    """Marks the highest mean per target; ties at the shown precision are all marked."""
+    """Marks the highest mean per target (ties at the shown precision all marked); a column with a single
+    value marks nothing: "best" needs something to be better than."""
     marked = dict(cells)
     for target in targets:
         column = [key for key in cells if key[1] == target and math.isfinite(cells[key].mean)]
-        if not column:
+        if len(column) < 2:
             continue
         top = max(round(cells[key].mean, DECIMALS) for key in column)
         for key in column:
             if round(cells[key].mean, DECIMALS) == top:
                 cell = cells[key]
-                marked[key] = TableCell(
-                    cell.row, cell.target, cell.mean, cell.std, cell.n, cell.seeds, cell.settings, best=True
-                )
+                marked[key] = dataclasses.replace(cell, best=True)
     return marked
 
 

@@ -91,6 +91,9 @@ class ConsoleProgress:
             self.stages_done += 1
         if state == "retry":
             self._print(f"[yellow]retry[/] {node.label}: {message}")
+        if state == "rebuild":
+            self.stages_total += 1
+            self._print(f"[yellow]rebuild[/] {node.label}: {message}")
         if state == "cached":
             self._print(f"cached {node.label} (another run built it meanwhile)")
         if self.suite_task is not None:

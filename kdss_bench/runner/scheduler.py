@@ -12,11 +12,13 @@ tailing the cells' ``events.jsonl``, exactly as a dashboard sees it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kdss_bench.errors import disk_full
 from kdss_bench.runner.executors.backend import Backend, JobDied
 from kdss_bench.runner.plan import CACHED, MISSING, Plan, StageNode
 from kdss_bench.runner.stage_job import BUILT, FAILED, JobOutcome, StageJob, UpstreamStage
@@ -61,6 +63,7 @@ class Scheduler:
         self.announced: set[str] = set()
         self.announcing: set[str] = set()
         self.ended: set[str] = set()
+        self.rebuilt: set[str] = set()
         self.position = {cell.id: i for i, cell in enumerate(plan.cells, start=1)}
         self.tails: dict[str, EventTail] = {}
         self.index: ResultIndex | None = None
@@ -98,9 +101,16 @@ class Scheduler:
         except KeyboardInterrupt:
             self._cancel()
             raise
+        except Exception as exc:
+            full = disk_full(exc, self.results_root)
+            if full is None:
+                raise
+            self._cancel(message=str(full))
+            raise full from None
         finally:
             if self.index is not None:
-                self.index.close()
+                with contextlib.suppress(Exception):
+                    self.index.close()
         return self.outcome
 
     def _ready(self) -> list[str]:
@@ -149,6 +159,10 @@ class Scheduler:
             return
         if result.announced:
             self.announced.add(node.owner)
+        if result.fatal is not None:
+            raise disk_full(result.fatal, self.results_root)
+        if result.status == FAILED and result.damaged is not None and self._rebuild(node, result.damaged):
+            return
         if result.status == FAILED:
             self._fail(node, result.error or "failed", result.traceback)
             return
@@ -173,6 +187,20 @@ class Scheduler:
             else:  # another run finished the cell while this one waited for its lock
                 self.outcome.skipped.append(cell)
                 self._notify_cell_skipped(cell)
+
+    def _rebuild(self, consumer: StageNode, damaged: tuple[str, str]) -> bool:
+        """A stage found a cached input damaged (quarantined by then): builds that input again, then retries
+        the stage. Once per input and run; False when the input is not a node of this plan."""
+        artifact, key = damaged
+        found = next((node for node in self.plan.nodes.values() if node.key == key and
+                      (node.artifact or node.kind) == artifact), None)
+        if found is None or found.id in self.rebuilt or found.id not in self.upstream:
+            return False
+        self.rebuilt.add(found.id)
+        del self.upstream[found.id]
+        self.pending[:0] = [found.id, consumer.id]
+        self._stage(found, "rebuild", f"its cached artifact was damaged; {consumer.label} waits for the rebuild")
+        return True
 
     def _fail(self, node: StageNode, message: str, trace: str | None) -> None:
         """Fails ``node`` and everything downstream; every cell that needs it gets a ``cell error``."""
@@ -211,14 +239,20 @@ class Scheduler:
                     self.pending.remove(node_id)
                     self.upstream[node_id] = UpstreamStage("teacher", node.key, None)
 
-    def _cancel(self) -> None:
+    def _cancel(self, message: str = CANCELLED) -> None:
+        """Stops the jobs in flight; every started, unfinished cell records ``message`` (best effort on a full
+        disk: then nothing more can be written, and the next run resumes from what was)."""
         cells = {job.node.owner for job in self.in_flight.values()} | self.announced | self.announcing
         try:
             self.backend.cancel()
         finally:
             for cell in sorted(cells - self.ended, key=self.position.__getitem__):
                 self.ended.add(cell)
-                self._write_cell_event(cell, "error", message=CANCELLED)
+                try:
+                    self._write_cell_event(cell, "error", message=message)
+                except Exception as exc:  # noqa: BLE001
+                    if disk_full(exc) is None:
+                        raise
 
     # -- writing and telling -----------------------------------------------------------------
     def _write_cell_event(self, cell: str, kind: str, **values: Any) -> None:

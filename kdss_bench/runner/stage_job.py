@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kdss_bench.config import Suite
-from kdss_bench.errors import KdssError
+from kdss_bench.errors import DamagedArtifactError, DiskFullError, KdssError, disk_full
 from kdss_bench.runner.plan import CACHED, StageNode, node_status
 from kdss_bench.store.artifact_cache import ArtifactCache, content_key
 from kdss_bench.store.event import Event
@@ -119,6 +119,10 @@ class JobOutcome:
     traceback: str | None = None
     announced: bool = False
     where: dict[str, Any] = field(default_factory=dict)
+    damaged: tuple[str, str] | None = None
+    """(artifact, key) of an input that failed its checksums or could not be read: quarantined, to rebuild."""
+    fatal: DiskFullError | None = None
+    """Set when the run cannot go on: the disk is full."""
 
 
 def size_key(size: dict[str, Any]) -> str:
@@ -126,7 +130,18 @@ def size_key(size: dict[str, Any]) -> str:
 
 
 def run_stage_job(job: StageJob, *, worker: str = "inline", listener: Listener | None = None) -> JobOutcome:
-    """Runs ``job`` here; see the module docstring. KeyboardInterrupt (a cancel) goes on up."""
+    """Runs ``job`` here; see the module docstring. KeyboardInterrupt (a cancel) goes on up; a full disk
+    (wherever it is hit: the artifact, an event, the config) comes back as a fatal outcome."""
+    try:
+        return _run_stage_job(job, worker, listener)
+    except Exception as exc:  # noqa: BLE001 - only a full disk is handled here; anything else goes on up
+        full = disk_full(exc)
+        if full is None:
+            raise
+        return JobOutcome(job.node.id, FAILED, error=str(full), announced=job.announce_cell, fatal=full)
+
+
+def _run_stage_job(job: StageJob, worker: str, listener: Listener | None) -> JobOutcome:
     from kdss_bench.runner.environment import resolve_device
     from kdss_bench.runner.stages import STAGE_RUNNERS
     from kdss_bench.runner.threads import apply_threads
@@ -161,7 +176,10 @@ def run_stage_job(job: StageJob, *, worker: str = "inline", listener: Listener |
             try:
                 record = stage.run(ws, job, emit_for)
             except Exception as exc:  # noqa: BLE001 - a failing stage fails its cells, not the run
+                if disk_full(exc) is not None:
+                    raise  # nothing more can be written: run_stage_job reports it, the scheduler stops the run
                 message = str(exc) if isinstance(exc, KdssError) else f"{type(exc).__name__}: {exc}"
+                damaged = (exc.stage, exc.key) if isinstance(exc, DamagedArtifactError) else None
                 trace = traceback.format_exc(limit=20)
                 error = log.emit(run_dir.run_id, _stage_name(job), "error", values={"message": message,
                                                                                     "traceback": trace})
@@ -171,7 +189,7 @@ def run_stage_job(job: StageJob, *, worker: str = "inline", listener: Listener |
                     except Exception:  # noqa: BLE001 - the listener may be what failed; the event is written
                         pass
                 return JobOutcome(node.id, FAILED, error=message, traceback=trace, announced=job.announce_cell,
-                                  where=where)
+                                  where=where, damaged=damaged)
     return JobOutcome(node.id, BUILT, record=record, announced=job.announce_cell, where=where)
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from kdss_bench.cell import Cell
 from kdss_bench.config import Suite
-from kdss_bench.errors import ConfigError
+from kdss_bench.errors import ConfigError, disk_full
 from kdss_bench.runner.executors.backend import ExecutorOptions
 from kdss_bench.runner.grid import expand_grid
 from kdss_bench.runner.scheduler import CANCELLED, Scheduler
@@ -93,7 +93,9 @@ def run_suite(suite: Suite, *, results_root: Path, device: str = "auto", listene
         record = folder.start_run(
             [{"cell": cell.id, "method": cell.method, "target": cell.target, "seed": cell.seed,
               "config_hash": plan.config_hash(cell.id)} for cell in cells],
-            suite_path=str(Path(suite.path).resolve()), executor=options.executor, workers=options.workers)
+            suite_path=str(Path(suite.path).resolve()), executor=options.executor, workers=options.workers,
+            suite_cells=[{"cell": c.id, "method": c.method, "target": c.target, "seed": c.seed}
+                         for c in expand_grid(suite)])
         outcome.run_id = record["run_id"]
         scheduler = Scheduler(plan, backend, results_root=results_root, device=resolved.type,
                               threads=options.threads, retries=options.retries, status=status,
@@ -106,8 +108,12 @@ def run_suite(suite: Suite, *, results_root: Path, device: str = "auto", listene
             done = scheduler.outcome
             outcome.finished, outcome.skipped, outcome.failed = done.finished, done.skipped, done.failed
             outcome.built, outcome.retried = done.built, done.retried
-            folder.end_run(record, state, finished=len(done.finished), skipped=len(done.skipped),
-                           failed=len(done.failed))
+            try:
+                folder.end_run(record, state, finished=len(done.finished), skipped=len(done.skipped),
+                               failed=len(done.failed))
+            except Exception as exc:  # noqa: BLE001 - on a full disk the record stays "running": a dead run
+                if disk_full(exc) is None:
+                    raise
     finally:
         backend.close()
         outcome.wall_time_s = time.perf_counter() - started

@@ -54,8 +54,11 @@ class Workspace:
             if cached is not None:
                 return cached
             spec = self.suite.teacher
-            path = spec.checkpoint if spec.kind == "checkpoint" else self.cache.folder("teacher", key) / TEACHER_FILE
-            teacher = load_teacher_checkpoint(path, arch=spec.arch, in_shape=self.in_shape)
+            if spec.kind == "checkpoint":  # the user's file: a problem with it is theirs to fix (CheckpointError)
+                teacher = load_teacher_checkpoint(spec.checkpoint, arch=spec.arch, in_shape=self.in_shape)
+            else:  # a teacher this project trained: a damaged one is rebuilt
+                teacher = self.cache.load("teacher", key, lambda folder: load_teacher_checkpoint(
+                    folder / TEACHER_FILE, arch=spec.arch, in_shape=self.in_shape))
             # channels_last: same math, about 1.3x faster convolutions on CPU (and the Tensor Core layout on CUDA)
             teacher = teacher.to(self.device, memory_format=torch.channels_last).eval()
             _TEACHERS[(key, str(self.device))] = teacher

@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from kdss_bench.errors import raise_if_disk_full
+
 FILE_MODE = 0o644
 """Mode of the written file; ``mkstemp`` would otherwise leave it readable by its owner only."""
 
@@ -27,6 +29,15 @@ def write_text_atomic(path: str | os.PathLike[str], text: str, *, encoding: str 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Replaces ``path`` with ``data`` atomically; on any error the old file is left untouched."""
     target = Path(path)
+    try:
+        _write_replace(target, data)
+    except OSError as error:
+        raise_if_disk_full(error, target)
+        raise
+    _fsync_directory(target.parent)
+
+
+def _write_replace(target: Path, data: bytes) -> None:
     fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -39,7 +50,6 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
-    _fsync_directory(target.parent)
 
 
 def write_json_atomic(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 2) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from kdss_bench.errors import disk_full, raise_if_disk_full
 from kdss_bench.store.event import Event
 
 StageEmit = Callable[..., None]
@@ -29,19 +30,27 @@ class EventLog:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._file = open(self.path, "ab")
-        if _ends_with_torn_line(self.path):
-            self._file.write(b"\n")
-            self._file.flush()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "ab")
+            if _ends_with_torn_line(self.path):
+                self._file.write(b"\n")
+                self._file.flush()
+        except OSError as error:
+            raise_if_disk_full(error, self.path)
+            raise
 
     def append(self, event: Event) -> None:
         """Writes ``event`` as one line and flushes it so readers see it at once."""
         line = event.to_json_line().encode("utf-8")
         with self._lock:
-            self._file.write(line)
-            self._file.flush()
+            try:
+                self._file.write(line)
+                self._file.flush()
+            except OSError as error:
+                raise_if_disk_full(error, self.path)
+                raise
 
     def emit(
         self,
@@ -66,8 +75,13 @@ class EventLog:
         return emit
 
     def close(self) -> None:
+        """Closes the file; a full disk at the last flush loses at most the torn last line, never an error."""
         with self._lock:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError as error:
+                if disk_full(error) is None:
+                    raise
 
     def __enter__(self) -> EventLog:
         return self

@@ -120,6 +120,7 @@ class LiveRuns:
         self._alive: dict[str, bool] = {}
         self._runners: dict[str, dict[str, Any] | None] = {}
         self._live: dict[str, list[dict[str, Any]]] = {}
+        self._planned: dict[str, list[dict[str, Any]]] = {}
         self._results: dict[tuple[str, str], dict[str, Any]] = {}
         self._previews: dict[tuple[str, str], tuple[FileStamp, tuple[np.ndarray, int, int]]] = {}
 
@@ -134,6 +135,7 @@ class LiveRuns:
             alive: dict[str, bool] = {}
             runners: dict[str, dict[str, Any] | None] = {}
             live: dict[str, list[dict[str, Any]]] = {}
+            suite_plans: dict[str, list[dict[str, Any]]] = {}
             for suite in _suite_names(self.results_root):
                 watch = self._suite_watches.get(suite)
                 if watch is None:
@@ -146,6 +148,7 @@ class LiveRuns:
                     continue
                 order[suite], alive[suite], runners[suite] = names, watch.alive, watch.runner
                 live[suite] = watch.live
+                suite_plans[suite] = watch.suite_cells
                 for name in names:
                     key = (suite, name)
                     cell_watch = self._cell_watches.get(key)
@@ -170,7 +173,7 @@ class LiveRuns:
             results = {key: watch.result for key, watch in self._cell_watches.items() if watch.result is not None}
             with self._lock:
                 self._states, self._order, self._alive, self._runners = states, order, alive, runners
-                self._live = live
+                self._live, self._planned = live, suite_plans
                 self._results = results
             return changed
 
@@ -199,6 +202,11 @@ class LiveRuns:
         with self._lock:
             runner = self._runners.get(suite)
             return dict(runner) if runner is not None else None
+
+    def planned_cells(self, suite: str) -> list[dict[str, Any]]:
+        """Every cell of the suite as its latest run planned it (what its complete table holds)."""
+        with self._lock:
+            return [dict(cell) for cell in self._planned.get(suite, [])]
 
     def live_runs(self, suite: str) -> list[dict[str, Any]]:
         """Every run record of the suite whose process is alive (several: a ``--cells`` re-run beside the first)."""
@@ -249,6 +257,8 @@ class _SuiteWatch:
         self.plan_cells: dict[str, dict[str, Any]] = {}
         self.runner: dict[str, Any] | None = None
         self.alive = False
+        self.suite_cells: list[dict[str, Any]] = []
+        """The suite's cells as its latest run planned them."""
 
     def refresh(self) -> bool:
         """True when a run record appeared, changed or went, or a run's process died."""
@@ -266,6 +276,7 @@ class _SuiteWatch:
         if stamps != self.stamps:
             self.stamps, changed = stamps, True
             self.records = self.suite_folder.runs()
+            self.suite_cells = self.suite_folder.planned_cells()
         live = [r for r in self.records if r.get("state") == RUNNING and process_alive(r)]
         live_ids = frozenset(str(r["run_id"]) for r in live)
         if changed or live_ids != self.live_ids:
@@ -297,6 +308,8 @@ class _CellWatch:
         self.result_stamp: FileStamp | None = None
         self.preview_stamp: FileStamp | None = None
         self.result: dict[str, Any] | None = None
+        self.result_error: str | None = None
+        """Why ``result.json`` exists but cannot be read (a torn or hand-edited file), else None."""
         self._reset_log()
 
     def _reset_log(self) -> None:
@@ -344,7 +357,7 @@ class _CellWatch:
         stamp = _stamp(self.result_path)
         if stamp != self.result_stamp:
             self.result_stamp, changed = stamp, True
-            self.result = _read_result(self.result_path) if stamp else None
+            self.result, self.result_error = _read_result(self.result_path) if stamp else (None, None)
         stamp = _stamp(self.preview_path)
         if stamp != self.preview_stamp:
             self.preview_stamp, changed = stamp, True
@@ -433,7 +446,7 @@ class _CellWatch:
             status=status, stage=self.stage if active else None, step=self.step if active else None,
             total=self.total if active else None, eta_s=self._eta() if status == "running" else None,
             last_loss=self.last_loss, accuracy=accuracy, wall_time_s=wall,
-            error=self.error if status in ("failed", "cancelled") else None,
+            error=self._error_text(status),
             traceback=self.traceback if status in ("failed", "cancelled") else None,
             started_at=self.started_at, updated_at=updated,
             where=self.where if status == "running" else None, run_id=self.run_id,
@@ -449,11 +462,22 @@ class _CellWatch:
         return plan_started is None or self.started_at >= plan_started
 
     def _status(self, result: dict[str, Any] | None, alive: bool) -> str:
+        """A cell is done only with a readable result: the table (which reads the results) must agree."""
         if self.started_at is not None:
+            if self.outcome == "done" and result is None:
+                return "failed"
             if self.outcome is not None:
                 return self.outcome
             return "running" if alive else "stale"
+        if result is None and self.result_error is not None:
+            return "failed"
         return "done" if result is not None else "queued"
+
+    def _error_text(self, status: str) -> str | None:
+        if status == "failed" and self.result is None and (self.outcome in ("done", None)):
+            why = self.result_error or "result.json is missing"
+            return f"{why}; the table leaves the cell out: re-run it"
+        return self.error if status in ("failed", "cancelled") else None
 
     def _identity(self, cell: str, planned: dict[str, Any] | None, result: dict[str, Any] | None) -> dict:
         """method / target / seed from the start event, else the plan, the result or the cell id."""
@@ -560,11 +584,12 @@ def _suite_names(root: Path) -> list[str]:
     return sorted(names)
 
 
-def _read_result(path: Path) -> dict[str, Any] | None:
+def _read_result(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """(the result, None), or (None, why it cannot be read)."""
     try:
-        return read_result_file(path)
-    except ResultFileError:
-        return None
+        return read_result_file(path), None
+    except ResultFileError as error:
+        return None, str(error)
 
 
 def _stamp(path: Path) -> FileStamp | None:

@@ -13,9 +13,11 @@ read lock (SQLite's "database is locked" under default settings).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kdss_bench.errors import KdssError, raise_if_disk_full
 from kdss_bench.store.result_file import ResultFileError, check_result, read_result_file
 from kdss_bench.store.run_dir import iter_run_dirs
 
@@ -82,13 +85,62 @@ class ResultIndex:
         """Results the last :meth:`rebuild` or :meth:`sync` could not read (also logged)."""
         self._warned: set[SkippedResult] = set()
         self._lock = threading.RLock()
+        self.repaired: str | None = None
+        """The one line saying that a broken index was moved aside and rebuilt (None when it was fine)."""
+        try:
+            self._open()
+        except sqlite3.DatabaseError as error:
+            if not _is_damage(error):
+                raise
+            self._repair(error)
+
+    def _open(self) -> None:
+        try:
+            self._connect()
+        except sqlite3.OperationalError as error:
+            raise_if_disk_full(_as_disk_full(error, self.results_root), self.path)
+            if _is_damage(error):
+                raise
+            raise _index_trouble(self.path, error) from error
+
+    def _connect(self) -> None:
         self._db = sqlite3.connect(
             self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
         )
-        self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        _enter_wal_mode(self._db)
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        self._ensure_schema()
+        try:
+            self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            _enter_wal_mode(self._db)
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._ensure_schema()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _repair(self, error: sqlite3.DatabaseError) -> None:
+        """The index is derived data: a garbage or truncated file is moved aside and rebuilt from the folders."""
+        with self._lock:
+            with contextlib.suppress(sqlite3.Error, AttributeError):
+                self._db.close()
+            aside = self.path.with_name(f"{INDEX_FILE}.broken-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(self.path, aside)  # another process may have moved it first: then it is gone
+            for suffix in ("-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{self.path}{suffix}")
+            self._open()
+            self.repaired = (f"{self.path} was unreadable ({' '.join(str(error).split())}); moved it to {aside.name} "
+                             f"and rebuilt the index from the result folders ({len(self)} results)")
+            log.warning("%s", self.repaired)
+
+    def _retry_damaged(self, operation):
+        """Runs ``operation()``; if the index turns out damaged meanwhile, repairs it and runs it once more."""
+        try:
+            return operation()
+        except sqlite3.DatabaseError as error:
+            if not _is_damage(error):
+                raise
+            self._repair(error)
+            return operation()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -113,8 +165,12 @@ class ResultIndex:
         record = dict(result)
         check_result(record, where=f"result {record.get('suite')!r}/{record.get('cell')!r}")
         row = _row_values(record, file_stamp)
-        with self._write() as db:
-            db.execute(_UPSERT_SQL, row)
+
+        def write() -> None:
+            with self._write() as db:
+                db.execute(_UPSERT_SQL, row)
+
+        self._retry_damaged(write)
 
     def rebuild(self) -> int:
         """Drops the table and re-reads every ``result.json`` under the root; returns the count indexed.
@@ -132,6 +188,9 @@ class ResultIndex:
         return len(rows)
 
     def sync(self) -> int:
+        return self._retry_damaged(self._sync)
+
+    def _sync(self) -> int:
         """Brings the index up to date cheaply; returns how many rows were added, changed or removed.
 
         Only ``result.json`` files whose stamp (mtime, size, inode) differs from the indexed
@@ -155,12 +214,20 @@ class ResultIndex:
     def upsert_stage(self, record: Mapping[str, Any]) -> None:
         """Records what building one stage cost (a ``stage.json``), keyed by its kind and key."""
         row = _stage_row(record)
-        if row is not None:
+        if row is None:
+            return
+
+        def write() -> None:
             with self._write() as db:
                 db.execute(_STAGE_UPSERT_SQL, row)
 
+        self._retry_damaged(write)
+
     def stage_costs(self, kind: str, size_key: str) -> list[dict[str, Any]]:
         """Earlier builds of stages of this kind and size: wall time, peak memory, device, threads."""
+        return self._retry_damaged(lambda: self._stage_costs(kind, size_key))
+
+    def _stage_costs(self, kind: str, size_key: str) -> list[dict[str, Any]]:
         with self._lock:
             fetched = self._db.execute(
                 "SELECT device, threads, wall_time_s, peak_memory_mb FROM stages WHERE kind = ? AND size_key = ? "
@@ -177,6 +244,9 @@ class ResultIndex:
     # -- reads -----------------------------------------------------------------------------
 
     def rows(self, suite: str | None = None) -> list[dict[str, Any]]:
+        return self._retry_damaged(lambda: self._rows(suite))
+
+    def _rows(self, suite: str | None) -> list[dict[str, Any]]:
         """Indexed results ordered by suite and cell: the columns plus ``payload`` (the whole result)."""
         sql = f"SELECT {_COLUMN_LIST}, payload FROM results"
         params: tuple[Any, ...] = ()
@@ -209,13 +279,18 @@ class ResultIndex:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that takes the write lock up front (``BEGIN IMMEDIATE``)."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError as error:
+                raise_if_disk_full(_as_disk_full(error, self.results_root), self.path)
+                raise _index_trouble(self.path, error) from error
 
     def _schema_is_current(self, db: sqlite3.Connection) -> bool:
         version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -277,7 +352,37 @@ class ResultIndex:
         for item in skipped:
             if item not in self._warned:
                 self._warned.add(item)
-                log.warning("skipped result %s: %s", item.path, item.reason)
+                reason = item.reason if item.reason.startswith(str(item.path)) else f"{item.path}: {item.reason}"
+                log.warning("skipped result %s", reason)
+
+
+LOW_SPACE_BYTES = 4 * 2**20
+"""Below this much free space, SQLite's "disk I/O error" (it cannot grow its WAL or shared memory) is a full disk."""
+
+
+def _as_disk_full(error: sqlite3.OperationalError, root: Path) -> BaseException:
+    """SQLite reports a full disk as "database or disk is full", or as "disk I/O error" when the WAL or its
+    shared-memory file cannot grow; the latter counts as a full disk only when the disk is (nearly) full."""
+    if "disk i/o error" in str(error).lower():
+        try:
+            if shutil.disk_usage(root).free < LOW_SPACE_BYTES:
+                return OSError(28, "No space left on device")
+        except OSError:
+            pass
+    return error
+
+
+def _index_trouble(path: Path, error: sqlite3.OperationalError) -> KdssError:
+    """One line for what SQLite could not do (a lock held past the timeout, a read-only disk, an I/O error)."""
+    return KdssError(f"{path}: {' '.join(str(error).split())}; check the disk and that no other program holds "
+                     "the file (the index can be deleted: it is rebuilt from the result folders)")
+
+
+def _is_damage(error: sqlite3.DatabaseError) -> bool:
+    """A garbage, truncated or malformed file, as opposed to a transient lock, a full disk or permissions."""
+    text = str(error).lower()
+    transient = ("locked", "busy", "disk is full", "unable to open", "readonly", "read-only", "disk i/o")
+    return not (isinstance(error, sqlite3.OperationalError) and any(word in text for word in transient))
 
 
 def _enter_wal_mode(db: sqlite3.Connection) -> None:

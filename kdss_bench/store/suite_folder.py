@@ -45,14 +45,19 @@ class SuiteFolder:
         return self.runs_path / f"{check_folder_name(run_id, 'run id')}.json"
 
     def start_run(self, cells: Sequence[Mapping[str, Any]], *, suite_path: str | None, executor: str,
-                  workers: int | None, started_at: float | None = None) -> dict[str, Any]:
-        """Writes this process's run record (state ``running``) and returns it; its ``run_id`` names it."""
+                  workers: int | None, started_at: float | None = None,
+                  suite_cells: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+        """Writes this process's run record (state ``running``) and returns it; its ``run_id`` names it.
+
+        ``cells`` are what this run runs (a ``--cells`` run: a few); ``suite_cells`` every cell of the
+        suite, which a table of the suite expects (default: ``cells``)."""
         started_at = time.time() if started_at is None else started_at
         run_id = f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(started_at))}-{os.getpid()}"
         record = {"run_id": run_id, "suite": self.suite, "pid": os.getpid(), "host": socket.gethostname(),
                   "started_at": started_at, "suite_path": suite_path,
                   "results_root": str(self.results_root.resolve()), "executor": executor, "workers": workers,
-                  "state": RUNNING, "ended_at": None, "cells": [dict(cell) for cell in cells]}
+                  "state": RUNNING, "ended_at": None, "cells": [dict(cell) for cell in cells],
+                  "suite_cells": [dict(cell) for cell in (cells if suite_cells is None else suite_cells)]}
         self.runs_path.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.run_path(run_id), record)
         return record
@@ -78,6 +83,12 @@ class SuiteFolder:
     def latest_run(self) -> dict[str, Any] | None:
         runs = self.runs()
         return runs[-1] if runs else None
+
+    def planned_cells(self) -> list[dict[str, Any]]:
+        """Every cell of the suite as its latest run planned it (what a complete table holds)."""
+        latest = self.latest_run() or {}
+        cells = latest.get("suite_cells", latest.get("cells")) or []
+        return [dict(cell, suite=self.suite) for cell in cells if isinstance(cell, dict) and "cell" in cell]
 
 
 def read_json_object(path: Path) -> dict[str, Any] | None:

@@ -95,6 +95,7 @@ class DashboardApp(App[None]):
         self.order: tuple[CellKey, ...] = ()
         self.alive: dict[str, bool] = {}
         self.runs: dict[str, list[str]] = {}
+        self.planned: dict[str, list[dict]] = {}
         """Suite -> a description of each live run of it (several: a --cells re-run beside the first)."""
         self.result_rows: list[dict] = []
         self.polls_applied = 0
@@ -139,6 +140,7 @@ class DashboardApp(App[None]):
             self.order = update.order
         self.alive = update.alive
         self.runs = update.runs
+        self.planned = update.planned
         if update.result_rows is not None:
             self.result_rows = update.result_rows
         if update.preview is not None:

@@ -43,6 +43,8 @@ class LiveUpdate:
     result_rows: list[dict] | None
     runs: dict[str, list[str]] = field(default_factory=dict)
     """Suite -> one short description (``local, pid 4242``) per live run of it."""
+    planned: dict[str, list[dict]] = field(default_factory=dict)
+    """Suite -> its cells as its latest run planned them (the results table marks the missing ones)."""
     """Every finished ``result.json``, or None when they did not change since the last poll."""
     ended: list[Launch] = field(default_factory=list)
     """Launches that exited since the last poll."""
@@ -97,6 +99,7 @@ class LiveFeed:
                         for run in self.live.live_runs(suite)] for suite in self.live.suites()}
         return LiveUpdate(
             changed=frozenset(cells), order=tuple(order), cells=cells, alive=alive, runs=runs,
+            planned={suite: self.live.planned_cells(suite) for suite in self.live.suites()},
             result_rows=self._new_result_rows(), ended=ended,
             preview=self._new_preview(watched, problems), problems=problems,
         )

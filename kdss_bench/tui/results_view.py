@@ -89,7 +89,12 @@ class ResultsScreen(Screen):
     def show_rows(self, rows: Sequence[Mapping[str, Any]]) -> None:
         body = self.query_one("#results-body", VerticalScroll)
         empty = self.query_one("#results-empty", Static)
-        tables = tables_by_suite(rows) if rows else {}  # methods in the order the suite runs them
+        planned = getattr(self.app, "planned", {})
+        problems = {f"{state.suite}/{state.cell}": f"{state.status}: {state.error}"
+                    for state in getattr(self.app, "cells", {}).values() if state.error}
+        # methods in the order the suite runs them; the cells a suite plans but lacks are marked missing
+        tables = tables_by_suite(rows, planned={s: c for s, c in planned.items() if any(
+            r.get("suite") == s for r in rows)}, problems=problems) if rows else {}
         empty.display = not tables
         with self.app.batch_update():
             for old in body.query(".suite-block"):

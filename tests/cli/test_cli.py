@@ -250,3 +250,33 @@ def test_a_run_whose_every_cell_fails_lists_the_failures_and_exits_1(tmp_path):
     assert [f.split(":")[0] for f in failures] == ["failed random__lfw_faces__seed0", "failed random__textures3__seed0"]
     assert "class 1 has 1 training images but 2 are needed" in failures[0]
     assert "run a suite first" not in out.stderr
+
+
+@pytest.mark.parametrize("gap_s", [0.05, 0.1, 0.2])
+def test_a_second_signal_during_the_cancel_still_exits_130(tmp_path, gap_s):
+    """A launcher (or an impatient user) sends SIGTERM again a moment after the first: the run still
+    records the cancel and exits 130, never -15."""
+    suite = tmp_path / "long.yaml"
+    suite.write_text(TINY_SUITE.replace("outer_steps: 4", "outer_steps: 100000"))
+    results = tmp_path / "results"
+    cell = results / "tiny" / "krr_st__lfw_faces__seed0"
+    process = subprocess.Popen([sys.executable, "-m", "kdss_bench", "run", str(suite), "--results", str(results),
+                                "--device", "cpu"], cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while not any(e.stage == "distill" for e in read_events(cell / "events.jsonl")[0]):
+            assert process.poll() is None and time.time() < deadline, "the run ended before distilling"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        time.sleep(gap_s)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    events, _ = read_events(cell / "events.jsonl")
+    assert (events[-1].stage, events[-1].kind, events[-1].values) == ("cell", "error", {"message": "cancelled"})

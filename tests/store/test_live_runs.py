@@ -163,6 +163,7 @@ def test_queued_cells_come_from_the_plan_in_plan_order(tmp_path):
     append(tmp_path, "b__t__seed0", started(t0 + 1, method="b", target="t"))
     append(tmp_path, "0_unplanned__t__seed0", started(t0 - 50, method="0_unplanned", target="t"),
            ("cell", "end", None, None, {"accuracy": 10.0, "wall_time_s": 3.0}, t0 - 40))
+    RunDir(tmp_path, "s", "0_unplanned__t__seed0").write_result({"accuracy": 10.0, "wall_time_s": 3.0})
     live = LiveRuns(tmp_path)
     live.poll()
     states = live.cells("s")
@@ -199,7 +200,9 @@ def test_result_rows_skip_unreadable_results_and_previews_load(tmp_path):
     live = LiveRuns(tmp_path)
     live.poll()
     assert [(r["cell"], r["accuracy"]) for r in live.result_rows()] == [(CELL, 61.25)]
-    assert live.cell("s", "torn__x__seed0").status == "queued"
+    torn_state = live.cell("s", "torn__x__seed0")
+    assert torn_state.status == "failed", "a torn result is not a finished cell: the table leaves it out too"
+    assert "not valid JSON" in torn_state.error and "re-run" in torn_state.error
     pixels, step, total = live.preview("s", CELL)
     assert pixels.shape == (36, 8, 8, 3) and pixels.dtype == np.uint8 and (step, total) == (5, 50)
     assert live.preview("s", CELL)[0] is pixels and not pixels.flags.writeable, "cached until the file changes"

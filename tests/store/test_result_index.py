@@ -195,3 +195,45 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     assert [process.exitcode for process in processes] == [0] * workers
     with ResultIndex(tmp_path) as index:
         assert len(index) == workers * count
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "malformed"])
+def test_a_broken_index_is_moved_aside_and_rebuilt_from_the_folders(tmp_path, caplog, damage):
+    for index_, cell in enumerate(("krr_st__gtsrb43__seed0", "krr_st__gtsrb43__seed1", "dm__dtd10__seed0")):
+        _write(tmp_path, "s", cell, accuracy=40.0 + index_)
+    with ResultIndex(tmp_path) as index:
+        assert len(index) == 3
+    path = tmp_path / INDEX_FILE
+    data = path.read_bytes()
+    if damage == "garbage":
+        path.write_bytes(b"this is not a database at all" * 100)
+    elif damage == "truncated":
+        path.write_bytes(data[: len(data) // 3])
+    else:  # a valid header with wrecked pages
+        path.write_bytes(data[:100] + bytes(len(data) - 100))
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"{INDEX_FILE}{suffix}").unlink(missing_ok=True)
+    with caplog.at_level("WARNING", logger="kdss_bench"), ResultIndex(tmp_path) as index:
+        assert sorted(row["accuracy"] for row in index.rows("s")) == [40.0, 41.0, 42.0]
+        assert index.repaired is not None and "\n" not in index.repaired
+    assert "rebuilt the index from the result folders (3 results)" in caplog.text
+    assert len(list(tmp_path.glob(f"{INDEX_FILE}.broken-*"))) == 1, "the broken file is kept aside, not deleted"
+
+
+def test_an_index_damaged_while_open_is_repaired_on_the_next_read(tmp_path):
+    _write(tmp_path, "s", "krr_st__gtsrb43__seed0")
+    with ResultIndex(tmp_path) as index:
+        index._db.close()  # the file goes bad under an open index (another program overwrote it)
+        (tmp_path / INDEX_FILE).write_bytes(b"garbage" * 1000)
+        index._db = sqlite3.connect(tmp_path / INDEX_FILE, isolation_level=None, check_same_thread=False)
+        assert [row["cell"] for row in index.rows()] == ["krr_st__gtsrb43__seed0"]
+        assert index.repaired is not None
+
+
+def test_a_locked_index_is_not_mistaken_for_a_broken_one():
+    from kdss_bench.store.result_index import _is_damage
+
+    assert not _is_damage(sqlite3.OperationalError("database is locked"))
+    assert not _is_damage(sqlite3.OperationalError("database or disk is full"))
+    assert _is_damage(sqlite3.DatabaseError("file is not a database"))
+    assert _is_damage(sqlite3.DatabaseError("database disk image is malformed"))

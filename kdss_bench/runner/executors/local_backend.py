@@ -170,19 +170,21 @@ class LocalBackend:
             self._release(slot)
 
     def close(self) -> None:
-        for slot in self.slots:
-            if slot.process is None:
-                continue
+        """Tells every worker to exit, then waits for all of them together (each exits in parallel)."""
+        live = [slot for slot in self.slots if slot.process is not None]
+        for slot in live:
             if slot.process.poll() is None:
                 try:
                     slot.connection.send(None)
                 except (BrokenPipeError, OSError):
                     pass
-                try:
-                    slot.process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    slot.process.kill()
-                    slot.process.wait(timeout=5)
+        deadline = time.monotonic() + 10.0
+        for slot in live:
+            try:
+                slot.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                slot.process.kill()
+                slot.process.wait(timeout=5)
             slot.connection.close()
             slot.process = None
 

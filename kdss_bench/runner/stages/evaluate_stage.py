@@ -79,10 +79,13 @@ def _pretrained(ws: Workspace, pretrain_key: str):
 
     from kdss_bench.models.registry import build_model
 
-    state = load_file(str(ws.cache.folder("pretrain", pretrain_key) / BACKBONE_FILE))
-    model = build_model(ws.suite.model, in_shape=ws.in_shape, num_outputs=int(state["fc.weight"].shape[0]))
-    model.load_state_dict(state)
-    return model.to(ws.device)
+    def read(folder):
+        state = load_file(str(folder / BACKBONE_FILE))
+        model = build_model(ws.suite.model, in_shape=ws.in_shape, num_outputs=int(state["fc.weight"].shape[0]))
+        model.load_state_dict(state)
+        return model
+
+    return ws.cache.load("pretrain", pretrain_key, read).to(ws.device)
 
 
 def _write_set_preview(ws: Workspace, job: StageJob, run_dir: RunDir) -> None:
@@ -93,7 +96,7 @@ def _write_set_preview(ws: Workspace, job: StageJob, run_dir: RunDir) -> None:
     from kdss_bench.methods.distilled_set import DistilledSet
     from kdss_bench.runner.stages.distill_stage import write_images_preview
 
-    distilled = DistilledSet.load(ws.cache.folder("distill", distill))
+    distilled = ws.cache.load("distill", distill, DistilledSet.load)
     steps = distilled.manifest.get("cost", {}).get("steps")
     steps = steps if isinstance(steps, int) else 0
     run_dir.create()

@@ -17,7 +17,7 @@ def run(ws: Workspace, job: StageJob, emit_for: EmitFactory) -> StageRecord:
     from kdss_bench.runner.pretrain_choice import pretrain_distilled, recipe_for
 
     node = job.node
-    distilled = DistilledSet.load(ws.cache.folder("distill", job.upstream_key("distill")))
+    distilled = ws.cache.load("distill", job.upstream_key("distill"), DistilledSet.load)
     recipe, settings = recipe_for(ws.suite, distilled.target_kind)
     emit = emit_for("pretrain")
     emit("start", cached=False, key=node.key, recipe=recipe, **job.where)
