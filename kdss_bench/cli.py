@@ -27,9 +27,25 @@ app = typer.Typer(
     name="kdss-bench",
     help="Benchmark self-supervised dataset distillation for transfer learning (KRR-ST and baselines).",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from kdss_bench import __version__
+
+        typer.echo(f"kdss-bench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Benchmark self-supervised dataset distillation for transfer learning (KRR-ST and baselines)."""
 
 ResultsOption = Annotated[Path, typer.Option("--results", help="Results folder (one subfolder per suite).")]
 DataRootOption = Annotated[Path | None, typer.Option(
@@ -127,6 +143,8 @@ def run(
     shape = (f"{len(loaded.methods)} methods x {len(loaded.targets)} targets x {len(loaded.seeds)} seeds"
              if cell_ids is None else "chosen with --cells")
     typer.echo(f"suite {loaded.name}: {len(selected)} cells ({shape}) -> {results / loaded.name}", err=True)
+    if loaded.description:
+        typer.echo(f"  {loaded.description}", err=True)
     slurm = {key: value for key, value in (("partition", slurm_partition), ("time_min", slurm_time_min))
              if value is not None}
     options = ExecutorOptions(executor=executor.value, workers=workers, workers_per_gpu=workers_per_gpu,
@@ -230,12 +248,17 @@ def table(
     results: ResultsOption = Path("results"),
     suite: Annotated[str | None, typer.Option("--suite", help="Only this suite.")] = None,
     fmt: Annotated[TableFormat, typer.Option("--format", help="md, csv, json, latex or rich.")] = TableFormat.md,
+    against: Annotated[str, typer.Option(
+        "--against", help="Reference method of the gain table (difference and a test over seeds).")]
+    = "no_pretrain",
 ) -> None:
-    """Print the results table: methods x downstream datasets, mean ± std over seeds."""
-    _print_tables(results, suite_name=suite, fmt=fmt, stream_err=False)
+    """Print the results table: methods x downstream datasets, mean ± std over seeds, and each method's
+    gain over a reference method (no pre-training by default) with a test over seeds."""
+    _print_tables(results, suite_name=suite, fmt=fmt, stream_err=False, against=against)
 
 
-def _print_tables(results: Path, *, suite_name: str | None, fmt: TableFormat, stream_err: bool) -> None:
+def _print_tables(results: Path, *, suite_name: str | None, fmt: TableFormat, stream_err: bool,
+                  against: str = "no_pretrain") -> None:
     import json
 
     from kdss_bench.report.results_table import tables_by_suite
@@ -257,21 +280,37 @@ def _print_tables(results: Path, *, suite_name: str | None, fmt: TableFormat, st
     suites = dict.fromkeys(str(row["suite"]) for row in rows)
     planned = {suite: SuiteFolder(results, suite).planned_cells() for suite in suites}
     tables = tables_by_suite(rows, method_order=method_names(), planned=planned, problems=problems)
+    from kdss_bench.report.reference_gain import gains_markdown, gains_over
+
     if fmt == TableFormat.json:
-        merged = [item for t in tables.values() for item in json.loads(t.to_json())]
+        merged = []
+        for t in tables.values():
+            gains = {(gain.row.method, gain.target): gain for gain in gains_over(t, against)}
+            for item in json.loads(t.to_json()):
+                gain = gains.get((item["method"], item["target"]))
+                if gain is not None:
+                    item.update(gain_over=against, gain=round(gain.diff, 4), p=gain.p, test=gain.test)
+                merged.append(item)
         typer.echo(json.dumps(merged, indent=2))
         return
     if fmt == TableFormat.rich:
         from rich.console import Console
+        from rich.markdown import Markdown
 
         console = Console()
         for t in tables.values():
             console.print(t.to_rich())
+            gain_table = gains_markdown(t, against)
+            if gain_table:
+                console.print(Markdown(gain_table))
         return
     render = {TableFormat.md: "to_markdown", TableFormat.csv: "to_csv", TableFormat.latex: "to_latex"}[fmt]
     chunks = []
     for name, t in tables.items():
         text = getattr(t, render)()
+        if fmt == TableFormat.md:
+            gain_table = gains_markdown(t, against)
+            text = text + ("\n" + gain_table if gain_table else "")
         if fmt == TableFormat.md and len(tables) > 1:
             text = f"### {name}\n\n{text}"
         chunks.append(text.rstrip("\n"))
@@ -331,25 +370,65 @@ def validate(
 
 
 @app.command("ls")
+@user_errors
 def list_registered(
     what: Annotated[Listing, typer.Argument(help="methods, datasets or models.")] = Listing.methods,
+    name: Annotated[str | None, typer.Argument(
+        help="With methods: one method's settings (type, default, meaning); with datasets: one dataset.")] = None,
 ) -> None:
-    """List registered methods, datasets or models."""
+    """List registered methods, datasets or models; `ls methods NAME` prints every setting of a method."""
     if what == Listing.methods:
         from kdss_bench.methods.registry import method_info, method_names
 
-        for name in method_names():
-            typer.echo(f"{name:14s} {method_info(name).summary}")
+        if name is not None:
+            _print_method_settings(method_info(name))
+            return
+        for method in method_names():
+            typer.echo(f"{method:14s} {method_info(method).summary}")
+        typer.echo("\n`kdss-bench ls methods NAME` lists a method's settings (type, default, meaning).")
     elif what == Listing.datasets:
         from kdss_bench.data.registry import dataset_names, describe_dataset
 
-        for name in dataset_names():
-            typer.echo(f"{name:16s} {describe_dataset(name)}")
+        for dataset in ([name] if name else dataset_names()):
+            if dataset not in dataset_names():
+                raise KdssError(f"unknown dataset {dataset!r}; `kdss-bench ls datasets` lists them")
+            typer.echo(f"{dataset:16s} {describe_dataset(dataset)}")
     else:
-        from kdss_bench.models.registry import model_names
+        from kdss_bench.models.registry import CONVNET_EXAMPLES, CONVNET_PATTERN, FIXED_MODELS
 
-        for name in model_names():
-            typer.echo(name)
+        for model in FIXED_MODELS:
+            typer.echo(model)
+        typer.echo(f"{CONVNET_PATTERN}   one 3x3 conv block per width, then the norm (bn, in or none); e.g.")
+        for example in (*CONVNET_EXAMPLES, "convnet_32_64_128_bn", "convnet_8_16_bn"):
+            note = {"convnet_128_256_512_bn": "ConvNet-3, the paper's CIFAR-100 model",
+                    "convnet_64_128_256_512_bn": "ConvNet-4, Tiny-ImageNet and ImageNet-64",
+                    "convnet_32_64_128_256_512_bn": "ConvNet-5, ImageNette",
+                    "convnet_32_64_128_bn": "the CPU suites' model (cifar10-transfer, quickstart)",
+                    "convnet_8_16_bn": "the tests' and the CI gate's model"}[example]
+            typer.echo(f"  {example:30s} {note}")
+
+
+def _print_method_settings(info) -> None:
+    """A method's settings as a table: name, type, default, meaning (and choices)."""
+    from kdss_bench.methods.settings_help import describe_settings
+
+    typer.echo(f"{info.name}: {info.summary}")
+    doc = (info.settings.__doc__ or "").strip().splitlines()
+    if doc:
+        typer.echo(doc[0])
+    rows = describe_settings(info.settings)
+    if not rows:
+        typer.echo("(no settings)")
+        return
+    width = max(len(row.name) for row in rows)
+    kinds = max(len(row.type) for row in rows)
+    defaults = [repr(row.default) if isinstance(row.default, str) else str(row.default) for row in rows]
+    dwidth = min(24, max(len(text) for text in defaults))
+    typer.echo(f"\n{'setting':{width}s}  {'type':{kinds}s}  {'default':{dwidth}s}  meaning")
+    for row, default in zip(rows, defaults, strict=True):
+        meaning = row.meaning + (f" [choices: {', '.join(row.choices)}]" if row.choices else "")
+        typer.echo(f"{row.name:{width}s}  {row.type:{kinds}s}  {default:{dwidth}s}  {meaning}")
+    typer.echo(f"\nSet them in a suite: methods: {{{info.name}: {{{rows[0].name}: ...}}}}")
 
 
 @app.command()

@@ -23,8 +23,8 @@ class DmSettings(MethodSettings):
     iterations: int = 20_000  # --Iteration (each: a fresh network, one image update)
     lr_img: float = 1.0  # --lr_img (README: 1 for CIFAR-100); SGD momentum 0.5 on the images
     batch_real: int = 256  # --batch_real, real images per class per iteration
-    init: str = "real"  # --init
-    dsa_strategy: str = "color_crop_cutout_flip_scale_rotate"  # --dsa_strategy
+    init: str = "real"  # real images or noise to start from (--init)
+    dsa_strategy: str = "color_crop_cutout_flip_scale_rotate"  # DSA ops joined with "_" (--dsa_strategy)
     embed_batches: str = "auto"  # auto: all classes in one batch when the network has BatchNorm (official), else
     # class by class; "per_class" is the README's trick against running out of memory with BatchNorm
     checkpoint_every: int = 1000  # iterations between resumable checkpoints; 0 = never

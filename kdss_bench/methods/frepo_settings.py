@@ -31,7 +31,7 @@ class FrepoSettings(MethodSettings):
     label_margin_weight: float = 1.0  # lb_margin_th: -min(top1 - top2, 1/C), added with weight 1
     flip_prototypes: bool = False  # use_flip: also regress from horizontally flipped X_s (official: 1 img/class)
     scale_init_labels: bool = True  # init_proto(scale_y=True): (one_hot - 1/C) / sqrt(C / 10)
-    pool_size: int = 10  # --num_nn_state
+    pool_size: int = 10  # networks in the model pool (--num_nn_state)
     max_online_updates: int = 100  # a pool model is re-initialised once it has taken more steps than this
     online_lr: float = 3e-4  # config.online: Adam, lr 3e-4, MSE on (X_s, Y_s), model in train mode
     online_batch: int = 1000  # prototypes per online step (get_sample_proto, bs = kernel.eval_batch_size)

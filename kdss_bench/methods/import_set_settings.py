@@ -38,9 +38,9 @@ class ImportSetSettings(MethodSettings):
     which the official pipeline feeds to the network unnormalised). The images are used as stored.
     """
 
-    path: str = ""
-    target_kind: str = "auto"
-    input_space: str = "normalized"
+    path: str = ""  # folder holding x_syn.pt and y_syn.pt
+    target_kind: str = "auto"  # read from y_syn, or name it: features | hard | soft
+    input_space: str = "normalized"  # what x_syn is: normalized images, or raw [0, 1] pixels
 
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
         "target_kind": ("auto", "features", "hard", "soft"),

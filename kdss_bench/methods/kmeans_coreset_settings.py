@@ -16,7 +16,7 @@ from kdss_bench.methods.suite_facts import SuiteFacts
 class KmeansCoresetSettings(MethodSettings):
     """``features``: cluster normalised pixels, or the frozen SSL teacher's features of them (needs a teacher)."""
 
-    features: str = "pixels"
+    features: str = "pixels"  # cluster normalised pixels, or "teacher": the frozen SSL teacher's features
     iterations: int = 100  # at most this many Lloyd steps per class (stops earlier when assignments settle)
 
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"features": ("pixels", "teacher")}

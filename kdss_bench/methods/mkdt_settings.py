@@ -78,8 +78,8 @@ class MkdtSettings(MethodSettings):
     num_experts: int = 100  # buffer.py line 78; c100_get_trajectory.sh: 4 GPUs x 5 runs x 5 experts
     train_epochs: int = 20  # buffer.py line 83 --train_epochs 20; a snapshot per epoch (lines 50, 60)
     expert_lr: float = 0.1  # buffer.py line 79 --lr_teacher 0.1
-    expert_momentum: float = 0.9  # buffer.py line 84 --mom 0.9
-    expert_weight_decay: float = 1e-4  # buffer.py line 85 --l2 1e-4
+    expert_momentum: float = 0.9  # experts' SGD momentum (buffer.py line 84 --mom 0.9)
+    expert_weight_decay: float = 1e-4  # experts' weight decay (buffer.py line 85 --l2 1e-4)
     expert_batch: int = 256  # buffer.py line 80 --batch_train 256 (shuffled, last batch kept: utils.py line 207)
     expert_seed: int = 0  # experts are shared by every distillation seed and budget
     checkpoint_every: int = 500  # resumable checkpoint of the distillation; 0 = never

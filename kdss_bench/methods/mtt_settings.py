@@ -26,7 +26,7 @@ class MttSettings(MethodSettings):
     """Matching training trajectories; expert fields are the cache key of the trajectories."""
 
     # distillation (distill.py)
-    iterations: int = 5000  # --Iteration
+    iterations: int = 5000  # distillation iterations (distill.py --Iteration)
     syn_steps: int = 20  # student SGD steps on the synthetic set per iteration
     expert_epochs: int = 2  # the target is the expert this many epochs after the start
     max_start_epoch: int = 20  # start epoch drawn uniformly from [0, max_start_epoch)
@@ -36,14 +36,14 @@ class MttSettings(MethodSettings):
     batch_syn: int = 0  # synthetic minibatch per student step; 0 = the whole set (official default)
     pix_init: str = "real"  # class-balanced random real images, or "noise" (standard normal)
     dsa: bool = True  # DSA on every student minibatch (per image, not siamese)
-    dsa_strategy: str = "color_crop_cutout_flip_scale_rotate"
+    dsa_strategy: str = "color_crop_cutout_flip_scale_rotate"  # DSA ops joined with "_" (official default)
     # experts (buffer.py)
-    num_experts: int = 100
-    train_epochs: int = 50
-    expert_lr: float = 0.01  # buffer.py --lr_teacher
-    expert_momentum: float = 0.0  # buffer.py --mom
-    expert_weight_decay: float = 0.0  # buffer.py --l2
-    expert_batch: int = 256  # buffer.py --batch_train
+    num_experts: int = 100  # expert trajectories in the buffer (buffer.py --num_experts)
+    train_epochs: int = 50  # epochs each expert trains, a snapshot after each (buffer.py --train_epochs)
+    expert_lr: float = 0.01  # experts' SGD learning rate (buffer.py --lr_teacher)
+    expert_momentum: float = 0.0  # experts' SGD momentum (buffer.py --mom)
+    expert_weight_decay: float = 0.0  # experts' weight decay (buffer.py --l2)
+    expert_batch: int = 256  # experts' batch size (buffer.py --batch_train)
     expert_seed: int = 0  # experts are shared by every cell seed, as the official buffer is
     checkpoint_every: int = 500  # resumable checkpoint of the distillation; 0 = never
     model: str = ""  # student / expert model; empty = the suite's model

@@ -52,22 +52,22 @@ class NoSettings(MethodSettings):
 class KrrStSettings(MethodSettings):
     """KRR-ST distillation; defaults are the official code's CIFAR-100 configuration (brief 1.4-1.7)."""
 
-    outer_steps: int = 160_000
-    lr: float = 1e-4  # README command for CIFAR-100 (argparse default is 1e-3)
+    outer_steps: int = 160_000  # outer (X_s, Y_s) updates (train.py --outer_iteration)
+    lr: float = 1e-4  # one learning rate for X_s and Y_s (README command for CIFAR-100; argparse default 1e-3)
     lr_end_factor: float = 1e-3  # LinearLR(1.0 -> 1e-3) over outer_steps
     outer_optimizer: str = "adamw"  # official "adam" = AdamW(wd=0); "sgd" = momentum 0.5
-    weight_decay: float = 0.0
-    real_batch: int = 1024
-    pool_size: int = 10
-    online_iterations: int = 1000
-    online_optimizer: str = "sgd"
-    online_lr: float = 0.1
-    online_weight_decay: float = 1e-3
+    weight_decay: float = 0.0  # of the outer optimiser (train.py --outer_wd)
+    real_batch: int = 1024  # real images per outer step (train.py --outer_batch_size)
+    pool_size: int = 10  # ConvNets in the model pool (train.py --num_models)
+    online_iterations: int = 1000  # online steps before a pool model is re-initialised (--online_iteration)
+    online_optimizer: str = "sgd"  # pool models' optimiser: SGD momentum 0.9, or "adam" (AdamW)
+    online_lr: float = 0.1  # pool models' learning rate (train.py --online_lr)
+    online_weight_decay: float = 1e-3  # pool models' weight decay (train.py --online_wd)
     pool_reset: str = "paper"  # "official" keeps the released code's never-reset step counter
     real_augment: str = "crop_flip"  # "normalize_only" = the first upload (d9a422c)
     xs_init: str = "raw"  # official: X_s starts as raw [0,1] pixels; "normalized" starts in input space
-    ridge: float = 1e-6  # lambda = ridge * tr(K_ss)
-    grad_clip: float = 0.0
+    ridge: float = 1e-6  # KRR ridge: lambda = ridge * tr(K_ss), trace detached
+    grad_clip: float = 0.0  # outer gradient norm clip; 0 = none (train.py --outer_grad_norm)
     checkpoint_every: int = 2000  # resumable checkpoint of X_s, Y_s, optimiser and pool; 0 = never
     model: str = ""  # pool / inner model; empty = the suite's model
     mode: str = "exact"  # "fast": teacher targets of teacher_views augmented views per image, computed once

@@ -60,6 +60,8 @@ class TableCell:
     best: bool = False
     planned: int | None = None
     """Seeds the suite plans for this cell (None when no plan is known); ``n < planned``: incomplete."""
+    values: tuple[float, ...] = ()
+    """The accuracy of each seed, in the order of ``seeds``."""
 
 
 class ResultsTable:
@@ -136,7 +138,9 @@ class ResultsTable:
             seeds = tuple(member.get("seed") for member in members)
             settings = {key: _summary(members, key) for key in SETTING_KEYS}
             expected = planned_count.get((row.method, target)) if not self.varying else None
-            cells[(row, target)] = TableCell(row, target, mean, std, n, seeds, settings, planned=expected)
+            values = tuple(float(member["accuracy"]) for member in members)
+            cells[(row, target)] = TableCell(row, target, mean, std, n, seeds, settings, planned=expected,
+                                             values=values)
         self._cells = _mark_best(cells, self.targets)
 
     # -- access ----------------------------------------------------------------------------
@@ -190,7 +194,9 @@ class ResultsTable:
         if len(counts) == 1:
             seeds = f"over {counts[0]} seed{'s' if counts[0] != 1 else ''}"
         else:
-            seeds = f"over {counts[0]}–{counts[-1]} seeds (n per cell shown)"
+            planned = any(cell.planned is not None for cell in self._cells.values())
+            shown = "a cell with fewer seeds than planned shows n=k of p" if planned else "n per cell shown"
+            seeds = f"over {counts[0]}–{counts[-1]} seeds ({shown})"
         parts = [f"{METRIC_TEXT} {seeds}"]
         keys = FOOTER_KEYS + (("suite",) if self.settings["suite"] == "mixed" else ())
         parts += [f"{key}: {self.settings[key]}" for key in keys if self.settings[key] is not None]
@@ -209,7 +215,7 @@ class ResultsTable:
             text = f"{cell.mean:.{DECIMALS}f} ± {cell.std:.{DECIMALS}f}"
         if cell.planned is not None and cell.n < cell.planned:
             text += f" (n={cell.n} of {cell.planned})"
-        elif cell.n == 1 or len(self.seed_counts) > 1:
+        elif cell.n == 1 or (cell.planned is None and len(self.seed_counts) > 1):
             text += f" (n={cell.n})"
         return text
 
@@ -249,6 +255,7 @@ class ResultsTable:
         """A booktabs ``tabular`` (best mean per column in bold), preceded by the footer as a comment."""
         lines = [
             f"% {self.footer}",
+            "% needs \\usepackage{booktabs} (\\toprule, \\midrule, \\bottomrule)",
             "\\begin{tabular}{l" + "r" * len(self.targets) + "}",
             "\\toprule",
             " & ".join(["Method", *(_tex_escape(target) for target in self.targets)]) + " \\\\",

@@ -15,6 +15,7 @@ from a working one, and show several runs of one suite side by side.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from kdss_bench.store.suite_folder import FINISHED as RUN_FINISHED
 from kdss_bench.store.suite_folder import SuiteFolder
 
 Listener = Callable[[Event], None]
+log = logging.getLogger(__name__)
 
 __all__ = ["CANCELLED", "SuiteOutcome", "run_suite", "select_cells"]
 
@@ -65,6 +67,23 @@ def select_cells(suite: Suite, cell_ids: Iterable[str] | None) -> list[Cell]:
     return [cell for cell in cells if cell.id in chosen]
 
 
+def _warn_if_oversubscribed(backend, options: ExecutorOptions) -> None:
+    """One warning line when the stages running at once want more CPU threads than there are cores."""
+    from kdss_bench.runner.threads import oversubscription_warning
+
+    if options.executor == "inline":
+        import torch
+
+        slots, threads = 1, options.threads or torch.get_num_threads()
+    elif options.executor == "local":
+        slots, threads = len(backend.slots), backend.threads
+    else:
+        return  # Ray and SLURM place stages by their own CPU counts
+    warning = oversubscription_warning(threads, slots)
+    if warning is not None:
+        log.warning("%s", warning.removeprefix("warning: "))
+
+
 def run_suite(suite: Suite, *, results_root: Path, device: str = "auto", listener: Listener | None = None,
               only_cells: Iterable[str] | None = None, executor: ExecutorOptions | None = None) -> SuiteOutcome:
     """Runs the suite's cells (``only_cells``: just these ids, grid order kept) and returns what happened."""
@@ -82,13 +101,18 @@ def run_suite(suite: Suite, *, results_root: Path, device: str = "auto", listene
     inline = options.executor == "inline"
     # the backend first: local workers start up (import torch) while the plan reads the datasets
     backend = make_backend(options, cuda=resolved.type == "cuda", listener=listener if inline else None)
+    _warn_if_oversubscribed(backend, options)
     outcome = SuiteOutcome(cells=cells)
     try:
         plan = build_plan(suite, cells)  # reads every dataset: bad data fails here, before any folder is written
         status = plan_status(plan, results_root)
-        for hook, argument in (("on_plan", (plan, status)), ("on_backend", (backend.describe(),))):
-            if getattr(listener, hook, None) is not None:
-                getattr(listener, hook)(*argument)
+        if getattr(listener, "on_plan", None) is not None:
+            from kdss_bench.runner.stage_estimates import estimate_plan
+
+            listener.on_plan(plan, status, estimate_plan(plan, results_root, device=resolved.type,
+                                                         threads=options.threads))
+        if getattr(listener, "on_backend", None) is not None:
+            listener.on_backend(backend.describe(), getattr(backend, "concurrency", 1))
         folder = SuiteFolder(results_root, suite.name)
         record = folder.start_run(
             [{"cell": cell.id, "method": cell.method, "target": cell.target, "seed": cell.seed,

@@ -97,6 +97,8 @@ class CellState:
     """Where its current stage runs: ``executor worker@host`` (running cells; None for an inline run)."""
     run_id: str | None = None
     """The run (``_suite/runs/<run_id>.json``) that last started it."""
+    phase: str | None = None
+    """What the current stage is doing before its steps count (``pool warm start 3/10``), else None."""
     curves: dict[str, list[StagePoint]] = field(default_factory=dict)
     """Stage -> progress points of the cell's latest run, oldest first, at most ``max_points`` each."""
     log: list[str] = field(default_factory=list)
@@ -335,6 +337,7 @@ class _CellWatch:
         self.traceback: str | None = None
         self.where: str | None = None
         self.run_id: str | None = None
+        self.phase: str | None = None
 
     # --- files -----------------------------------------------------------------------------
     def refresh(self) -> bool:
@@ -373,6 +376,9 @@ class _CellWatch:
         if event.kind == "start" or event.stage != self.stage:
             self.stage, self.step, self.total = event.stage, None, None
             self.rate_points.clear()
+            self.phase = None
+        if event.kind == "progress":
+            self.phase = phase_text(values)
         if event.kind == "start":
             self.where = _where(values)
         if event.step is not None:
@@ -450,6 +456,7 @@ class _CellWatch:
             traceback=self.traceback if status in ("failed", "cancelled") else None,
             started_at=self.started_at, updated_at=updated,
             where=self.where if status == "running" else None, run_id=self.run_id,
+            phase=self.phase if status == "running" else None,
             curves={stage: list(points) for stage, points in self.curves.items()}, log=list(self.log))
 
     def _started_in(self, planned: dict[str, Any]) -> bool:
@@ -504,6 +511,26 @@ class _CellWatch:
             return None
         rate = (last[1] - anchor[1]) / (last[0] - anchor[0])
         return max(0.0, (self.total - last[1]) / rate)
+
+
+PHASE_NAMES = {"pool_warm_start": "pool warm start", "teacher_targets": "teacher targets",
+               "mtt_experts": "expert trajectories", "mkdt_experts": "KD expert trajectories",
+               "mkdt_teacher_targets": "teacher targets"}
+
+
+def phase_text(values: dict[str, Any]) -> str | None:
+    """``pool warm start: model 3 of 10`` from a progress event's ``phase`` and counters, else None."""
+    phase = values.get("phase")
+    if not isinstance(phase, str) or not phase:
+        return None
+    text = PHASE_NAMES.get(phase, phase.replace("_", " "))
+    for count, total, noun in (("model", "of", "model"), ("images", "of", "images"), ("expert", "experts", "expert")):
+        done, of = values.get(count), values.get(total)
+        if _is_number(done) and _is_number(of):
+            shown = int(done) + 1 if count == "expert" else int(done)
+            text += f": {noun} {shown} of {int(of)}"
+            break
+    return text
 
 
 def render_event(event: Event) -> str:

@@ -58,6 +58,11 @@ def barlow_twins_loss(
     return (1.0 - diagonal).pow(2).sum() + lambda_offdiag * off_diagonal.pow(2).sum()
 
 
+def barlow_twins_steps(train_images: int, batch_size: int, epochs: int) -> int:
+    """Optimiser steps of a run: whole batches per epoch (the last, partial one is dropped) times epochs."""
+    return epochs * (train_images // max(1, min(batch_size, train_images)))
+
+
 def train_barlow_twins(
     images: UnlabelledImages,
     *,

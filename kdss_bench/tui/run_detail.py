@@ -190,7 +190,11 @@ class RunDetailScreen(Screen):
         for stage in stages:
             for name, values in curve_series(state.curves.get(stage, [])).items():
                 wanted.append((_widget_id("curve", stage, name), stage, name, values))
-        self.query_one("#curves-empty", Static).display = not wanted
+        empty = self.query_one("#curves-empty", Static)
+        empty.display = not wanted
+        if not wanted:  # a warm-up phase reports progress before any curve exists: say what it is doing
+            empty.update(f"{state.stage}: {state.phase} (its curves start with its first step)" if state.phase
+                         else "no progress events yet")
         existing = {child.id for child in container.children if child.id}
         wanted_ids = {ident for ident, *_ in wanted} | {f"{ident}-label" for ident, *_ in wanted} | {"curves-empty"}
         for child in list(container.children):

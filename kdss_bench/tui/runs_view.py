@@ -26,7 +26,7 @@ from kdss_bench.tui.cell_format import accuracy, duration, number, progress_bar,
 from kdss_bench.tui.guarded import guarded
 
 COLUMNS = (  # (label, key, width, shown from this terminal width); each width includes a one-space gap
-    ("suite", "suite", 11, 97),
+    ("suite", "suite", 11, 97),  # SUITE_WIDTH
     ("cell", "cell", 0, 0),  # 0: the width the others leave
     ("status", "status", 10, 0),
     ("stage", "stage", 9, 0),
@@ -37,7 +37,8 @@ COLUMNS = (  # (label, key, width, shown from this terminal width); each width i
     ("wall", "wall", 6, 97),
     ("where", "where", 14, 136),
 )
-CELL_MIN, CELL_MAX = 22, 64
+CELL_MIN, CELL_COMFORT, CELL_MAX = 22, 40, 64
+SUITE_WIDTH, SUITE_EXTRA = 11, 9
 FRAME = 2
 """Columns of the terminal taken by the table's vertical scrollbar."""
 WIDE_FROM = 97
@@ -60,14 +61,19 @@ def wall_seconds(state: CellState, now: float) -> float | None:
 
 
 def visible_columns(width: int) -> tuple[tuple[str, str, int, int], ...]:
-    """The columns a terminal ``width`` columns wide shows, the cell column sized to what is left."""
+    """The columns a terminal ``width`` columns wide shows: the cell column gets what the others leave,
+    up to 40 characters; beyond that the suite column grows too (suite names such as
+    ``cifar10-transfer`` are cut at the default width), then the cell column again."""
     shown = [column for column in COLUMNS if width >= column[3]]
     rest = width - FRAME - sum(column[2] for column in shown)
-    cell = max(CELL_MIN, min(CELL_MAX, rest))
-    return tuple((label, key, cell if key == "cell" else size, start) for label, key, size, start in shown)
+    suite_extra = min(SUITE_EXTRA, max(0, rest - CELL_COMFORT)) if any(c[1] == "suite" for c in shown) else 0
+    cell = max(CELL_MIN, min(CELL_MAX, rest - suite_extra))
+    sizes = {"cell": cell, "suite": SUITE_WIDTH + suite_extra}
+    return tuple((label, key, sizes.get(key, size), start) for label, key, size, start in shown)
 
 
-def row_values(state: CellState, now: float, cell_width: int = CELL_MIN) -> dict[str, Text]:
+def row_values(state: CellState, now: float, cell_width: int = CELL_MIN,
+               suite_width: int = SUITE_WIDTH) -> dict[str, Text]:
     """The texts of one row by column key, each cut to leave a one-space gap before the next column."""
     values: dict[str, Text | str] = {
         "suite": state.suite,
@@ -83,6 +89,7 @@ def row_values(state: CellState, now: float, cell_width: int = CELL_MIN) -> dict
     }
     texts = {key: fit(values[key], width - 1) for _, key, width, _ in COLUMNS if width}
     texts["cell"] = Text(middle_ellipsis(state.cell, cell_width - 1))
+    texts["suite"] = fit(state.suite, suite_width - 1)
     return texts
 
 
@@ -144,6 +151,10 @@ class RunsScreen(Screen):
     def _cell_width(self) -> int:
         return next((column[2] for column in self._columns if column[1] == "cell"), CELL_MIN)
 
+    @property
+    def _suite_width(self) -> int:
+        return next((column[2] for column in self._columns if column[1] == "suite"), SUITE_WIDTH)
+
     def on_unmount(self) -> None:
         self.app.unsubscribe(self)
 
@@ -172,7 +183,7 @@ class RunsScreen(Screen):
         for key in self._order:
             state = self.app.cells.get(key)
             if state is not None:
-                values = row_values(state, now, self._cell_width)
+                values = row_values(state, now, self._cell_width, self._suite_width)
                 table.add_row(*(values[column[1]] for column in self._columns), key=row_key(*key))
         if selected in self._order:
             table.move_cursor(row=self._order.index(selected), animate=False)
@@ -188,11 +199,12 @@ class RunsScreen(Screen):
         for key in self._order:
             state = self.app.cells.get(key)
             if state is not None and state.status == "running":
-                table.update_cell(row_key(*key), "wall", row_values(state, now, self._cell_width)["wall"])
+                values = row_values(state, now, self._cell_width, self._suite_width)
+                table.update_cell(row_key(*key), "wall", values["wall"])
 
     def _write_row(self, table: RunsTable, state: CellState, now: float) -> None:
         key = row_key(state.suite, state.cell)
-        values = row_values(state, now, self._cell_width)
+        values = row_values(state, now, self._cell_width, self._suite_width)
         for column in self._columns:
             table.update_cell(key, column[1], values[column[1]])
 

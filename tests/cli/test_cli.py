@@ -280,3 +280,60 @@ def test_a_second_signal_during_the_cancel_still_exits_130(tmp_path, gap_s):
     assert process.returncode == 130, stderr
     events, _ = read_events(cell / "events.jsonl")
     assert (events[-1].stage, events[-1].kind, events[-1].values) == ("cell", "error", {"message": "cancelled"})
+
+
+def test_ls_methods_name_prints_every_setting_with_type_default_and_meaning():
+    from kdss_bench.methods.registry import method_info, method_names
+    from kdss_bench.methods.settings_help import describe_settings
+
+    for name in method_names():
+        out = runner.invoke(app, ["ls", "methods", name])
+        assert out.exit_code == 0, out.output
+        for setting in describe_settings(method_info(name).settings):
+            assert setting.meaning, f"{name}.{setting.name} has no comment in its settings class"
+            line = next(line for line in out.stdout.splitlines() if line.startswith(setting.name + " "))
+            assert setting.type in line and setting.meaning in line
+    out = runner.invoke(app, ["ls", "methods", "krr_st"])
+    assert "pool_reset" in out.stdout and "[choices: paper, official]" in out.stdout and "160000" in out.stdout
+    out = runner.invoke(app, ["ls", "methods", "krr_sst"])
+    assert out.exit_code == 2 and "unknown method 'krr_sst'" in out.stderr
+
+
+def test_ls_models_names_the_convnet_pattern_and_the_cpu_suites_model():
+    out = runner.invoke(app, ["ls", "models"])
+    assert out.exit_code == 0
+    assert "convnet_<w1>_<w2>_..._<bn|in|none>" in out.stdout and "convnet_32_64_128_bn" in out.stdout
+    assert "resnet18" in out.stdout.split()
+
+
+def test_version_and_shell_completion():
+    from kdss_bench import __version__
+
+    out = runner.invoke(app, ["--version"])
+    assert out.exit_code == 0 and out.stdout.strip() == f"kdss-bench {__version__}"
+    assert "--show-completion" in runner.invoke(app, ["--help"]).stdout
+
+
+def test_threads_are_recorded_and_oversubscription_warns_once(tmp_path):
+    suite = tmp_path / "tiny.yaml"
+    suite.write_text(TINY_SUITE.replace("targets: [lfw_faces, textures3]", "targets: [lfw_faces]"))
+    out = runner.invoke(app, ["run", str(suite), "--results", str(tmp_path / "r"), "--device", "cpu",
+                              "--methods", "no_pretrain", "--threads", "64"])
+    assert out.exit_code == 0, out.output
+    warnings = [line for line in out.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "64 thread(s)" in warnings[0] and "--threads" in warnings[0]
+    result = json.loads((tmp_path / "r" / "tiny" / "no_pretrain__lfw_faces__seed0" / "result.json").read_text())
+    assert result["threads"] == 64
+    out = runner.invoke(app, ["run", str(suite), "--results", str(tmp_path / "r1"), "--device", "cpu",
+                              "--methods", "no_pretrain", "--threads", "1"])
+    assert out.exit_code == 0 and "warning:" not in out.stderr
+    result = json.loads((tmp_path / "r1" / "tiny" / "no_pretrain__lfw_faces__seed0" / "result.json").read_text())
+    assert result["threads"] == 1
+
+
+def test_the_table_names_one_seed_marks_missing_cells_and_compares_with_no_pretraining(results):
+    out = runner.invoke(app, ["table", "--results", str(results)])
+    assert "± 0.00" not in out.stdout and "(n=1)" in out.stdout, "one seed has no spread to show"
+    assert "Gain over no_pretrain" in out.stdout and "no test (n < 2)" in out.stdout
+    latex = runner.invoke(app, ["table", "--results", str(results), "--format", "latex"]).stdout
+    assert "\\usepackage{booktabs}" in latex.splitlines()[1]

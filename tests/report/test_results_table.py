@@ -187,3 +187,47 @@ def test_empty_table_renders():
     assert table.to_markdown().splitlines()[0] == "| Method |"
     assert json.loads(table.to_json()) == []
     assert table.footer == "no finished results"
+
+
+def _rows(cells):
+    return [{"suite": "s", "cell": f"{m}__{t}__seed{seed}", "method": m, "target": t, "seed": seed,
+             "accuracy": acc} for m, t, seed, acc in cells]
+
+
+def test_a_partly_finished_suite_is_marked_incomplete_and_a_lone_value_is_not_best():
+    from kdss_bench.report.results_table import ResultsTable
+
+    planned = [{"suite": "s", "cell": f"{m}__{t}__seed{seed}", "method": m, "target": t, "seed": seed}
+               for m in ("krr_st", "no_pretrain") for t in ("a", "b") for seed in (0, 1)]
+    table = ResultsTable(_rows([("krr_st", "a", 0, 50.0), ("krr_st", "a", 1, 52.0), ("no_pretrain", "a", 0, 40.0),
+                                ("krr_st", "b", 0, 70.0)]), planned=planned,
+                         problems={"no_pretrain__a__seed1": "result.json: not valid JSON"})
+    assert not table.complete and table.missing[:2] == ["krr_st__b__seed1", "no_pretrain__a__seed1"]
+    assert table.completeness.startswith("incomplete: 4 of 8 cells finished; missing: krr_st__b__seed1, "
+                                         "no_pretrain__a__seed1 (result.json: not valid JSON)")
+    assert table.footer.startswith("incomplete: 4 of 8")
+    assert table.cell_text(table.cell("no_pretrain", "a")) == "40.00 (n=1 of 2)"
+    assert table.cell_text(table.cell("krr_st", "a")) == "51.00 ± 1.00"
+    assert table.cell("krr_st", "a").best and not table.cell("krr_st", "b").best, "a column with one value: no best"
+    assert table.targets == ["a", "b"] and [row.method for row in table.rows] == ["krr_st", "no_pretrain"]
+    assert table.cell_text(table.cell("no_pretrain", "b")) == "—"
+
+
+def test_gain_over_the_reference_is_paired_by_seed_when_the_seeds_match():
+    from kdss_bench.report.reference_gain import PAIRED, WELCH, gains_markdown, gains_over
+    from kdss_bench.report.results_table import ResultsTable
+
+    cells = [("krr_st", "a", 0, 50.0), ("krr_st", "a", 1, 53.0), ("krr_st", "a", 2, 51.5),
+             ("no_pretrain", "a", 0, 48.0), ("no_pretrain", "a", 1, 51.5), ("no_pretrain", "a", 2, 49.0),
+             ("krr_st", "b", 0, 70.0), ("krr_st", "b", 1, 71.0), ("no_pretrain", "b", 5, 69.0),
+             ("no_pretrain", "b", 6, 69.5)]
+    (a, b) = gains_over(ResultsTable(_rows(cells)))
+    from scipy import stats
+
+    assert a.test == PAIRED and a.diff == pytest.approx(2.0)
+    assert a.p == pytest.approx(stats.ttest_rel([50.0, 53.0, 51.5], [48.0, 51.5, 49.0]).pvalue)
+    assert b.test == WELCH and b.p == pytest.approx(stats.ttest_ind([70.0, 71.0], [69.0, 69.5],
+                                                                    equal_var=False).pvalue)
+    text = gains_markdown(ResultsTable(_rows(cells)))
+    assert "| krr_st | +2.00 (p " in text and "paired t-test over 3 seeds" in text and "Welch t-test over 2" in text
+    assert gains_over(ResultsTable(_rows(cells)), "dm") == []

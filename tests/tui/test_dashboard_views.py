@@ -235,3 +235,46 @@ def test_the_command_palette_lists_the_dashboard_actions(tmp_path):
         await wait_for(pilot, lambda: any("no finished results" in text for text in notifications(app)))
 
     run_app(DashboardApp(tmp_path / "results"), scenario)
+
+
+def test_at_120_columns_a_warm_up_shows_in_curves_and_names_fit(tmp_path):
+    """While KRR-ST warms its pool up, the Curves tab says what it is doing (not "no progress events
+    yet"), and at 120 columns the whole cell id and a small loss in scientific notation fit."""
+    from kdss_bench.store.event import Event
+    from kdss_bench.store.run_dir import RunDir
+    from kdss_bench.store.suite_folder import SuiteFolder
+
+    results = tmp_path / "results"
+    cell = "krr_st__signdigits10__seed0"
+    done = "no_pretrain__signdigits10__seed0"
+    record = SuiteFolder(results, "cifar10-transfer").start_run(
+        [{"cell": cell}, {"cell": done}], suite_path=None, executor="local", workers=2)
+    now = time.time()
+    run = RunDir(results, "cifar10-transfer", cell)
+    with run.event_log() as log:
+        for stage, kind, step, total, values in (
+                ("cell", "start", 1, 2, {"run_id": record["run_id"], "method": "krr_st", "target": "signdigits10",
+                                         "seed": 0}),
+                ("distill", "start", None, None, {"executor": "local", "worker": "cpu1"}),
+                ("distill", "progress", 0, 100, {"phase": "pool_warm_start", "model": 2, "of": 4, "steps": 9})):
+            log.append(Event(run.run_id, stage, kind, step, total, values, now))
+    other = RunDir(results, "cifar10-transfer", done)
+    with other.event_log() as log:
+        log.append(Event(other.run_id, "cell", "start", 2, 2, {"run_id": record["run_id"]}, now))
+        log.append(Event(other.run_id, "finetune", "progress", 5, 10, {"loss": 6.019e-05}, now))
+
+    async def scenario(app, pilot):
+        table = app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: len(table.rows) == 2)
+        cells = table_text(table)
+        assert cells[f"cifar10-transfer/{cell}"]["cell"] == cell, "the whole id fits at 120 columns"
+        assert cells[f"cifar10-transfer/{done}"]["loss"] == "6.0e-05"
+        table.move_cursor(row=0)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        empty = str(app.screen.query_one("#curves-empty", Static).render())
+        assert "pool warm start: model 2 of 4" in empty and "no progress events" not in empty
+        summary = str(app.screen.query_one("#detail-summary", Static).render())
+        assert "on local cpu1" in summary
+
+    run_app(DashboardApp(results), scenario, size=(120, 40))

@@ -48,6 +48,10 @@ class Completion:
 class Backend(Protocol):
     name: str
 
+    @property
+    def concurrency(self) -> int:
+        """How many stages may run at once (for the suite's ETA)."""
+
     def describe(self) -> str:
         """One line for the console: ``local: 2 CPU slots x 1 thread``."""
 

@@ -16,6 +16,11 @@ class InlineBackend:
         self.listener = listener
         self.queue: deque[StageJob] = deque()
 
+    @property
+    def concurrency(self) -> int:
+        """How many stages may run at once (for the suite's ETA)."""
+        return 1
+
     def describe(self) -> str:
         threads = f"{self.options.threads} thread(s)" if self.options.threads else "default threads"
         return f"inline: this process, {threads}"

@@ -66,6 +66,11 @@ class LocalBackend:
             label = f"gpu{gpu}-{index // gpus}"
         return _Slot(label=label, gpu=gpu, environment=environment)
 
+    @property
+    def concurrency(self) -> int:
+        """How many stages may run at once (for the suite's ETA)."""
+        return len(self.slots)
+
     def describe(self) -> str:
         kind = "GPU" if any(slot.gpu is not None for slot in self.slots) else "CPU"
         return f"local: {len(self.slots)} {kind} slot(s) x {self.threads} thread(s)"

@@ -68,6 +68,11 @@ class RayBackend:
                      _node_ip_address="127.0.0.1", **kwargs)
             self.started_here = True
 
+    @property
+    def concurrency(self) -> int:
+        """How many stages may run at once (for the suite's ETA)."""
+        return self.options.workers or max(1, int(self.ray.cluster_resources().get('CPU', 1)))
+
     def describe(self) -> str:
         resources = self.ray.cluster_resources()
         where = self.options.ray_address or "a local Ray"

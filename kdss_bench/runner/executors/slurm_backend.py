@@ -64,6 +64,11 @@ class SlurmBackend:
         self.executor = submitit.AutoExecutor(folder=str(folder), cluster=options.slurm_cluster)
         self.jobs: dict = {}
 
+    @property
+    def concurrency(self) -> int:
+        """How many stages may run at once (for the suite's ETA)."""
+        return self.options.workers or 1
+
     def describe(self) -> str:
         slurm = self.options.slurm
         parts = [f"{self.options.slurm_cluster} jobs via submitit"]

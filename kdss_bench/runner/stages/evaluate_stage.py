@@ -27,15 +27,15 @@ def run(ws: Workspace, job: StageJob, emit_for: EmitFactory) -> StageRecord:
     _write_set_preview(ws, job, run_dir)
     target = ws.image_set(params["target"])
     emit = emit_for(suite.eval)
-    emit("start", target=params["target"], **job.where)
+    recipe = (FinetuneRecipe(**suite.finetune_for(params["target"])) if suite.eval == "finetune"
+              else LinearProbeRecipe(**suite.linear_probe))
+    emit("start", total=recipe.iterations, key=node.key, target=params["target"], **job.where)
     reset_peak_memory(ws.device.type)
     started = time.perf_counter()
     if suite.eval == "finetune":
-        outcome = finetune(suite.model, init, target, FinetuneRecipe(**suite.finetune_for(params["target"])),
-                           seed=params["seed"], device=ws.device, emit=emit)
+        outcome = finetune(suite.model, init, target, recipe, seed=params["seed"], device=ws.device, emit=emit)
     else:
-        outcome = linear_probe(suite.model, init, target, LinearProbeRecipe(**suite.linear_probe),
-                               seed=params["seed"], device=ws.device, emit=emit)
+        outcome = linear_probe(suite.model, init, target, recipe, seed=params["seed"], device=ws.device, emit=emit)
     wall = time.perf_counter() - started
     emit("end", wall_time_s=wall)
     peak = peak_memory_mb(ws.device.type)

@@ -11,12 +11,13 @@ from kdss_bench.store.artifact_cache import write_stage_record
 
 
 def run(ws: Workspace, job: StageJob, emit_for: EmitFactory) -> StageRecord:
-    from kdss_bench.teacher.barlow_twins import train_barlow_twins
+    from kdss_bench.teacher.barlow_twins import barlow_twins_steps, train_barlow_twins
     from kdss_bench.teacher.checkpoint import save_teacher_checkpoint
 
     node, spec = job.node, ws.suite.teacher
     emit = emit_for("teacher")
-    emit("start", cached=False, key=node.key, arch=spec.arch, epochs=spec.epochs, **job.where)
+    total = barlow_twins_steps(int(ws.source.x_train.shape[0]), spec.batch_size, spec.epochs)
+    emit("start", total=total, cached=False, key=node.key, arch=spec.arch, epochs=spec.epochs, **job.where)
     started = time.perf_counter()
     reset_peak_memory(ws.device.type)
     model = train_barlow_twins(
