@@ -140,8 +140,7 @@ def run(
 
     loaded, cell_ids = _load_for_run(suite, data_root, methods, cells)
     selected = select_cells(loaded, cell_ids)
-    shape = (f"{len(loaded.methods)} methods x {len(loaded.targets)} targets x {len(loaded.seeds)} seeds"
-             if cell_ids is None else "chosen with --cells")
+    shape = _grid_shape(loaded) if cell_ids is None else "chosen with --cells"
     typer.echo(f"suite {loaded.name}: {len(selected)} cells ({shape}) -> {results / loaded.name}", err=True)
     if loaded.description:
         typer.echo(f"  {loaded.description}", err=True)
@@ -165,6 +164,17 @@ def run(
         for cell, message in outcome.failed.items():
             typer.echo(f"failed {cell}: {message}", err=True)
         raise typer.Exit(1)
+
+
+def _grid_shape(suite: Suite) -> str:
+    """``2 methods x 4 budgets x 4 targets x 2 seeds``: the axes that make the cells."""
+    axes = [(len(suite.methods), "methods")]
+    if suite.budgets:
+        axes.append((len(suite.budgets), "budgets"))
+    if suite.eval_models:
+        axes.append((len(suite.eval_models), "eval models"))
+    axes += [(len(suite.targets), "targets"), (len(suite.seeds), "seeds")]
+    return " x ".join(f"{count} {name}" for count, name in axes)
 
 
 def _load_for_run(suite: Path, data_root: Path | None, methods: str | None, cells: str | None):
@@ -251,14 +261,26 @@ def table(
     against: Annotated[str, typer.Option(
         "--against", help="Reference method of the gain table (difference and a test over seeds).")]
     = "no_pretrain",
+    rows: Annotated[str | None, typer.Option(
+        "--rows", help="Row axes, comma-separated (default: method and every setting that varies), e.g. "
+                       "method,model.")] = None,
+    columns: Annotated[str | None, typer.Option(
+        "--columns", help="Column axes (default: target), e.g. target,budget.")] = None,
 ) -> None:
     """Print the results table: methods x downstream datasets, mean ± std over seeds, and each method's
-    gain over a reference method (no pre-training by default) with a test over seeds."""
-    _print_tables(results, suite_name=suite, fmt=fmt, stream_err=False, against=against)
+    gain over a reference method (no pre-training by default) with a test over seeds. Axes: method,
+    target, model (the evaluation model), budget, protocol, label_fraction, and the suite's settings."""
+    _print_tables(results, suite_name=suite, fmt=fmt, stream_err=False, against=against,
+                  row_axes=_axes(rows), column_axes=_axes(columns))
+
+
+def _axes(text: str | None) -> list[str] | None:
+    return [part.strip() for part in text.split(",") if part.strip()] if text else None
 
 
 def _print_tables(results: Path, *, suite_name: str | None, fmt: TableFormat, stream_err: bool,
-                  against: str = "no_pretrain") -> None:
+                  against: str = "no_pretrain", row_axes: list[str] | None = None,
+                  column_axes: list[str] | None = None) -> None:
     import json
 
     from kdss_bench.report.results_table import tables_by_suite
@@ -279,7 +301,8 @@ def _print_tables(results: Path, *, suite_name: str | None, fmt: TableFormat, st
 
     suites = dict.fromkeys(str(row["suite"]) for row in rows)
     planned = {suite: SuiteFolder(results, suite).planned_cells() for suite in suites}
-    tables = tables_by_suite(rows, method_order=method_names(), planned=planned, problems=problems)
+    tables = tables_by_suite(rows, method_order=method_names(), planned=planned, problems=problems,
+                             row_axes=row_axes, column_axes=column_axes)
     from kdss_bench.report.reference_gain import gains_markdown, gains_over
 
     if fmt == TableFormat.json:
@@ -365,8 +388,10 @@ def validate(
     for path in suites:
         loaded = load_suite(path, data_root=data_root, check_files=check_files)
         _print_warnings(loaded)
+        axes = "".join(f"; {name} {list(values)}" for name, values in (("budgets", loaded.budgets),
+                                                                        ("eval models", loaded.eval_models)) if values)
         typer.echo(f"ok {path}: suite {loaded.name}, {len(expand_grid(loaded))} cells "
-                   f"({', '.join(loaded.methods)} on {', '.join(loaded.targets)}; seeds {loaded.seeds})")
+                   f"({', '.join(loaded.methods)} on {', '.join(loaded.targets)}; seeds {loaded.seeds}{axes})")
 
 
 @app.command("ls")

@@ -41,7 +41,8 @@ RECIPES = ("native", "shared")
 EVAL_MODES = ("finetune", "linear_probe")
 DEVICES = ("auto", "cpu", "cuda")
 TOP_LEVEL_KEYS = (
-    "name", "description", "data_root", "datasets", "source", "budget", "resolution", "model",
+    "name", "description", "data_root", "datasets", "source", "budget", "budgets", "resolution", "model",
+    "eval_models",
     "teacher", "methods", "targets", "seeds", "distill_seed", "eval", "recipe", "pretrain",
     "pretrain_classifier", "pretrain_label_regression", "finetune", "linear_probe", "device",
     "resources", "slurm",
@@ -116,6 +117,18 @@ class Suite:
     slurm: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     """One line each: things that are allowed but probably not meant (the CLI prints them on stderr)."""
+    budgets: tuple[int, ...] = ()
+    """The ``budgets:`` axis (images per distilled set); empty: the one ``budget``, and no axis in cell ids."""
+    eval_models: tuple[str, ...] = ()
+    """The ``eval_models:`` axis (the architecture pre-trained on each set and evaluated); empty: ``model``."""
+
+    @property
+    def all_budgets(self) -> tuple[int, ...]:
+        return self.budgets or (self.budget,)
+
+    @property
+    def all_eval_models(self) -> tuple[str, ...]:
+        return self.eval_models or (self.model,)
 
     def finetune_for(self, target: str) -> dict[str, Any]:
         recipe = dict(self.finetune)
@@ -161,16 +174,18 @@ def suite_from_text(text: str, path: str | Path, *, data_root: str | Path | None
 
     datasets = _read_declared_datasets(data.get("datasets"), reader, warnings)
     source = reader.string(reader.required(data, ("source",)), ("source",))
-    budget = reader.integer(reader.required(data, ("budget",)), ("budget",), minimum=1, maximum=None)
-    if budget > MAX_BUDGET:
-        raise reader.error(("budget",), f"{show_number(budget)} images is more than any distilled set holds "
-                                        f"(at most {MAX_BUDGET:,}); give the number of images of the set")
+    budget, budgets = _read_budgets(data, reader)
     resolution = reader.integer(data.get("resolution", 32), ("resolution",), minimum=1)
     if resolution < 8:
         raise reader.error(("resolution",), f"expected at least 8 pixels, got {resolution}")
     if resolution > MAX_RESOLUTION:
         raise reader.error(("resolution",), f"expected at most {MAX_RESOLUTION} pixels, got {show_number(resolution)}")
     model = reader.string(data.get("model", "convnet_128_256_512_bn"), ("model",))
+    eval_models = ()
+    if "eval_models" in data:
+        eval_models = tuple(reader.string_list(data["eval_models"], ("eval_models",)))
+        if len(set(eval_models)) != len(eval_models):
+            raise reader.error(("eval_models",), f"models repeat: {printable(', '.join(eval_models))}; list each once")
     methods = _read_methods(reader.required(data, ("methods",)), reader)
     targets = reader.string_list(reader.required(data, ("targets",)), ("targets",))
     seeds_value = data.get("seeds", [0])
@@ -210,7 +225,7 @@ def suite_from_text(text: str, path: str | Path, *, data_root: str | Path | None
         pretrain_label_regression=pretrain_label_regression, finetune=finetune,
         finetune_iterations_per_target=per_target,
         linear_probe=linear_probe, device=device, resources=resources, slurm=slurm,
-        warnings=tuple(warnings),
+        warnings=tuple(warnings), budgets=budgets, eval_models=eval_models,
     )
     _check_names(suite, reader, check_files)
     _check_method_settings(suite, reader, check_files)
@@ -233,7 +248,32 @@ def _read_name(value: Any, key: tuple[str, ...], reader: ConfigReader, why: str)
                                 f"letter or digit ({why})")
     if len(name) > MAX_NAME_LENGTH:
         raise reader.error(key, f"'{printable(name)}' has {len(name)} characters; at most {MAX_NAME_LENGTH} ({why})")
+    if "__" in name:
+        raise reader.error(key, f"'{printable(name)}' contains '__', which separates the parts of cell ids "
+                                f"(krr_st__gtsrb43__seed0); use a single '_' ({why})")
     return name
+
+
+def _read_budgets(data: dict, reader: ConfigReader) -> tuple[int, tuple[int, ...]]:
+    """``budget: N`` (one distilled-set size) or ``budgets: [N, ...]`` (an axis of the grid), not both."""
+    if ("budget" in data) == ("budgets" in data):
+        raise reader.error(("budget",), "give either 'budget: N' (images in the distilled set) or "
+                                        "'budgets: [N, ...]' (one distillation per budget)")
+    key = ("budget",) if "budget" in data else ("budgets",)
+    values = [data["budget"]] if key == ("budget",) else data["budgets"]
+    if not isinstance(values, list) or not values:
+        raise reader.error(key, "expected a non-empty list of image counts, e.g. [100, 250, 500, 1000]")
+    budgets = []
+    for index, value in enumerate(values):
+        where = key if key == ("budget",) else (*key, str(index))
+        budget = reader.integer(value, where, minimum=1, maximum=None)
+        if budget > MAX_BUDGET:
+            raise reader.error(where, f"{show_number(budget)} images is more than any distilled set holds "
+                                      f"(at most {MAX_BUDGET:,}); give the number of images of the set")
+        budgets.append(budget)
+    if len(set(budgets)) != len(budgets):
+        raise reader.error(key, f"budgets repeat: {budgets}; list each once")
+    return budgets[0], (tuple(budgets) if key == ("budgets",) else ())
 
 
 def _read_declared_datasets(value: Any, reader: ConfigReader, warnings: list[str]) -> dict[str, dict]:
@@ -373,6 +413,8 @@ def _check_names(suite: Suite, reader: ConfigReader, check_files: bool) -> None:
             raise reader.error(key, str(exc)) from None
 
     check_model(suite.model, ("model",))
+    for index, eval_model in enumerate(suite.eval_models):
+        check_model(eval_model, ("eval_models", str(index)))
     for method, settings in suite.methods.items():
         if getattr(settings, "model", ""):
             check_model(settings.model, ("methods", method, "model"))
@@ -415,13 +457,17 @@ def _check_method_settings(suite: Suite, reader: ConfigReader, check_files: bool
                                read_files=check_files)
     except KdssError as exc:
         raise reader.error(("source",), str(exc)) from None
-    facts = SuiteFacts(budget=suite.budget, source=suite.source, num_classes=counts.num_classes,
-                       train_images=counts.train_images, has_teacher=True, check_files=check_files)
-    for method, settings in suite.methods.items():
-        try:
-            settings.check(facts, ("methods", method))
-        except SettingError as error:
-            raise reader.error(error.key, error.problem) from None
+    for index, budget in enumerate(suite.all_budgets):
+        facts = SuiteFacts(budget=budget, source=suite.source, num_classes=counts.num_classes,
+                           train_images=counts.train_images, has_teacher=True, check_files=check_files)
+        for method, settings in suite.methods.items():
+            try:
+                settings.check(facts, ("methods", method))
+            except SettingError as error:
+                key = error.key
+                if key == ("budget",) and suite.budgets:
+                    key = ("budgets", str(index))
+                raise reader.error(key, error.problem) from None
 
 
 def _read_resources(value: Any, reader: ConfigReader) -> dict[str, dict[str, float | int]]:

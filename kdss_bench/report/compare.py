@@ -50,6 +50,8 @@ from kdss_bench.report.statistics import finite_or_none, mean_std
 from kdss_bench.store.result_file import read_result_file
 from kdss_bench.store.run_dir import cell_folder_names, iter_run_dirs
 
+COMPARE_AXES = ("model", "budget", "protocol", "label_fraction")
+"""Besides suite, method and target, the axes cells are matched on (a suite's grid may vary them)."""
 DEFAULT_MIN_EFFECT = 1.0
 DEFAULT_ALPHA = 0.05
 REGRESSION, IMPROVEMENT, SAME, MISSING, NEW = "regression", "improvement", "same", "missing", "new"
@@ -72,6 +74,14 @@ class CellStats:
     n: int
     values: tuple[float, ...] | None = None
     """Per-seed accuracies where they are known (a results folder), None for an exported table."""
+    axes: tuple[tuple[str, Any], ...] = ()
+    """The cell's other axis values (eval model, budget, protocol, label fraction) that are set."""
+
+    @property
+    def label(self) -> str:
+        """``krr_st`` or ``krr_st (model vgg11, budget 500)``."""
+        shown = ", ".join(f"{key} {value}" for key, value in self.axes)
+        return f"{self.method} ({shown})" if shown else self.method
 
     @property
     def sample_std(self) -> float:
@@ -167,11 +177,15 @@ class Comparison:
             "| suite | method | target | base | new | diff | p | verdict |",
             "| :--- | :--- | :--- | ---: | ---: | ---: | ---: | :--- |",
         ]
+        varying = {axis for axis in COMPARE_AXES
+                   if len({dict((row.base or row.new).axes).get(axis) for row in self.rows}) > 1}
         for row in self.rows:
             suite = str(row.suite) if row.new_suite is None else f"{row.suite} → {row.new_suite}"
             diff = "—" if row.diff is None else (f"{row.diff:+.2f}" if math.isfinite(row.diff) else "n/a")
             verdict = f"**{row.verdict}**" if row.verdict in FAILING else row.verdict
-            cells = [suite, row.method, row.target, _stats_text(row.base), _stats_text(row.new), diff,
+            shown = [(k, v) for k, v in (row.base or row.new).axes if k in varying]
+            method = row.method + (f" ({', '.join(f'{k} {v}' for k, v in shown)})" if shown else "")
+            cells = [suite, method, row.target, _stats_text(row.base), _stats_text(row.new), diff,
                      _p_text(row.p), verdict]
             lines.append("| " + " | ".join(_md_escape(text) for text in cells) + " |")
         lines += ["", "base/new: mean ± population std (n seeds) of top-1 test accuracy (%); "
@@ -220,25 +234,33 @@ def _cells_from_folder(folder: Path, label: str) -> tuple[CellStats, ...]:
     if not results:
         raise KdssError(f"{label} {folder}: no finished result.json under it; pass a results folder "
                         "(e.g. results or results/<suite>) or a JSON file from `kdss-bench table --format json`")
-    groups: dict[tuple[str | None, str, str], list[Mapping[str, Any]]] = {}
+    groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
     for result in results:
         for key in ("method", "target"):
             if not isinstance(result.get(key), str):
                 raise KdssError(f"{label} result {result['suite']}/{result['cell']}: key {key!r} is missing; "
                                 "re-run the cell")
-        groups.setdefault((result["suite"], result["method"], result["target"]), []).append(result)
+        groups.setdefault((result["suite"], result["method"], result["target"], _axes_of(result)), []).append(result)
     cells = []
-    for (suite, method, target), members in groups.items():
+    for (suite, method, target, axes), members in groups.items():
         _check_one_setting(members, label, suite, method, target)
         values = tuple(float(member["accuracy"]) for member in members)
         mean, std, n = mean_std(values)
-        cells.append(CellStats(suite, method, target, mean, std, n, values))
+        cells.append(CellStats(suite, method, target, mean, std, n, values, axes))
     return tuple(cells)
+
+
+def _axes_of(record: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """The set axis values of a result or an exported cell; the suite's single model and budget count
+    too, so a folder and its own export match."""
+    return tuple((axis, record[axis]) for axis in COMPARE_AXES if record.get(axis) is not None)
 
 
 def _check_one_setting(members: list[Mapping[str, Any]], label: str, suite: Any, method: str, target: str) -> None:
     """Seeds of one cell made with different settings (an edited suite re-run) are not averaged."""
     for key in SETTING_KEYS:
+        if key in COMPARE_AXES:
+            continue
         values = {json.dumps(member.get(key), sort_keys=True) for member in members}
         if len(values) > 1:
             raise KdssError(f"{label}: suite {suite} has results of {method} on {target} with different "
@@ -254,7 +276,7 @@ def _cells_from_export(path: Path, label: str) -> tuple[CellStats, ...]:
     if not isinstance(data, list) or not data:
         raise KdssError(f"{label} {path}: not a non-empty JSON list; {hint}")
     cells = []
-    seen: set[tuple[Any, str, str]] = set()
+    seen: set[tuple[Any, ...]] = set()
     for position, item in enumerate(data):
         where = f"{label} {path}: item {position}"
         if not isinstance(item, dict):
@@ -267,12 +289,13 @@ def _cells_from_export(path: Path, label: str) -> tuple[CellStats, ...]:
             raise KdssError(f"{where}: key 'n' must be a positive integer; {hint}")
         mean, std = _number(item.get("mean"), where, "mean"), _number(item.get("std"), where, "std")
         suite = item.get("suite")
-        key = (suite, item["method"], item["target"])
+        axes = _axes_of(item)
+        key = (suite, item["method"], item["target"], axes)
         if key in seen:
             raise KdssError(f"{where}: a second row for {item['method']} on {item['target']} in suite {suite} "
                             "(rows split by a setting); export the results of one setting")
         seen.add(key)
-        cells.append(CellStats(suite, item["method"], item["target"], mean, std, n))
+        cells.append(CellStats(suite, item["method"], item["target"], mean, std, n, axes=axes))
     return tuple(cells)
 
 
@@ -403,11 +426,11 @@ def _sample_var(values: Iterable[float]) -> float:
 
 
 def _key_with_suite(cell: CellStats) -> tuple[Any, ...]:
-    return (cell.suite, cell.method, cell.target)
+    return (cell.suite, cell.method, cell.target, cell.axes)
 
 
 def _key_without_suite(cell: CellStats) -> tuple[Any, ...]:
-    return (cell.method, cell.target)
+    return (cell.method, cell.target, cell.axes)
 
 
 def _by_key(cells: Iterable[CellStats], key, label: str) -> dict[tuple[Any, ...], CellStats]:
@@ -450,6 +473,7 @@ def _row_record(row: CellComparison) -> dict[str, Any]:
         "new_suite": row.new_suite,
         "method": row.method,
         "target": row.target,
+        **dict((row.base or row.new).axes),
         "base": side(row.base),
         "new": side(row.new),
         "diff": None if row.diff is None else finite_or_none(row.diff),

@@ -30,14 +30,18 @@ class Gain:
 
 
 def gains_over(table: ResultsTable, reference: str = NO_PRETRAIN) -> list[Gain]:
-    """The gain of every other row over ``reference`` per target where both have results ([] without it)."""
+    """The gain of every other row over its ``reference`` row per column where both have results ([] without
+    one). A row's reference has the same settings (eval model, protocol, ...) except the budget: the reference
+    distils nothing, so one no-pre-training row serves every budget."""
     references = [row for row in table.rows if row.method == reference]
-    if len(references) != 1:
+    if not references:
         return []
-    base_row = references[0]
     gains = []
     for row in table.rows:
-        if row == base_row:
+        if row.method == reference:
+            continue
+        base_row = _reference_row(row, references)
+        if base_row is None:
             continue
         for target in table.targets:
             cell, base = table.cell(row, target), table.cell(base_row, target)
@@ -45,6 +49,12 @@ def gains_over(table: ResultsTable, reference: str = NO_PRETRAIN) -> list[Gain]:
                 p, test, n = seed_test(cell, base)
                 gains.append(Gain(row, target, cell.mean - base.mean, p, test, n))
     return gains
+
+
+def _reference_row(row: TableRow, references: list[TableRow]) -> TableRow | None:
+    wanted = {key: value for key, value in row.settings if key != "budget"}
+    matches = [ref for ref in references if {k: v for k, v in ref.settings if k != "budget"} == wanted]
+    return matches[0] if len(matches) == 1 else (references[0] if len(references) == 1 else None)
 
 
 def seed_test(cell: TableCell, base: TableCell) -> tuple[float | None, str, int]:

@@ -1,9 +1,11 @@
-"""Results in the paper's layout: methods as rows, downstream targets as columns.
+"""Results in the paper's layout: methods as rows, downstream targets as columns, by default.
 
-Each cell is the mean ± population std of top-1 test accuracy over seeds. Rows that differ
-in a setting other than method and target (budget, model, ...) are never averaged together:
-such a setting becomes part of the row (``krr_st (budget 1000)``) and the footer calls it
-"mixed". ``no_pretrain`` (the paper's "no pre-training" reference) is listed last.
+Each cell is the mean ± population std of top-1 test accuracy over seeds. The table groups by the
+axes that vary among its results: rows are the method, then the evaluation model, the budget and
+any other setting that varies (never averaged together), columns the target; ``row_axes`` /
+``column_axes`` choose another layout (``--rows method --columns target,budget``). ``no_pretrain``
+(the paper's "no pre-training" reference) is listed last. With the suite's planned cells, a cell
+with fewer seeds than planned says so and the table says it is incomplete.
 """
 
 from __future__ import annotations
@@ -24,9 +26,13 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 NO_PRETRAIN = "no_pretrain"
-SETTING_KEYS = ("suite", "source", "budget", "model", "eval", "recipe", "resolution")
-"""Row fields besides method and target that change what a number means."""
-FOOTER_KEYS = ("eval", "recipe", "source", "budget", "model", "resolution")
+AXES = ("method", "target", "model", "budget", "protocol", "label_fraction", "suite", "source", "eval",
+        "recipe", "resolution")
+"""Every key a result can be grouped by; after method and target in the order rows take them."""
+SETTING_KEYS = ("suite", "source", "budget", "model", "eval", "recipe", "resolution", "protocol", "label_fraction")
+"""Result fields besides method and target that change what a number means."""
+FOOTER_KEYS = ("eval", "protocol", "label_fraction", "recipe", "source", "budget", "model", "resolution")
+AXIS_NAMES = {"model": "model", "budget": "budget", "protocol": "protocol", "label_fraction": "labels"}
 MISSING = "—"
 DECIMALS = 2
 METRIC_TEXT = "top-1 test accuracy (%), mean ± population std"
@@ -35,23 +41,44 @@ CSV_FIELDS = ("method", "target", "mean", "std", "n", "seeds", "best", "planned"
 
 @dataclass(frozen=True)
 class TableRow:
-    """One table row: a method plus the settings that vary within the table (if any)."""
+    """One table row: its value of each row axis (a method, plus the settings that vary, by default)."""
 
-    method: str
+    method: str | None
     settings: tuple[tuple[str, Any], ...] = ()
 
     @property
+    def values(self) -> tuple[tuple[str, Any], ...]:
+        return ((("method", self.method),) if self.method is not None else ()) + self.settings
+
+    @property
     def label(self) -> str:
-        shown = ", ".join(f"{key} {value}" for key, value in self.settings if value is not None)
-        return f"{self.method} ({shown})" if shown else self.method
+        shown = ", ".join(f"{AXIS_NAMES.get(key, key)} {value}" for key, value in self.settings if value is not None)
+        head = self.method if self.method is not None else ""
+        if not head:
+            return shown or "all"
+        return f"{head} ({shown})" if shown else head
+
+
+@dataclass(frozen=True)
+class TableColumn:
+    """One column: its value of each column axis (the target, by default)."""
+
+    values: tuple[tuple[str, Any], ...]
+
+    @property
+    def label(self) -> str:
+        parts = [str(value) if key in ("target", "method") else f"{AXIS_NAMES.get(key, key)} {value}"
+                 for key, value in self.values if value is not None]
+        return ", ".join(parts) or "all"
 
 
 @dataclass(frozen=True)
 class TableCell:
-    """The summary of one (row, target): accuracy over ``n`` seeds and the settings it came from."""
+    """The summary of one (row, column): accuracy over ``n`` seeds and the settings it came from."""
 
     row: TableRow
     target: str
+    """The column's label (the target's name in the default layout)."""
     mean: float
     std: float
     n: int
@@ -65,12 +92,14 @@ class TableCell:
 
 
 class ResultsTable:
-    """A methods x targets table of result rows (index rows or ``result.json`` dicts).
+    """A rows x columns table of result rows (index rows or ``result.json`` dicts).
 
     ``method_order``/``target_order`` fix the order of the names they list; others follow in
     order of first appearance. ``no_pretrain`` goes last unless ``method_order`` places it.
     Rows without an ``accuracy`` (unfinished) are ignored; a row given twice (same suite and
-    cell) counts once.
+    cell) counts once. ``planned``: the suite's cells (``cell``, ``method``, ``target``, ``seed``
+    and their other axes, from its run record), so that missing ones show; ``problems``: cell id
+    -> why its result could not be read.
     """
 
     def __init__(
@@ -81,50 +110,47 @@ class ResultsTable:
         target_order: Sequence[str] | None = None,
         planned: Iterable[Mapping[str, Any]] | None = None,
         problems: Mapping[str, str] | None = None,
+        row_axes: Sequence[str] | None = None,
+        column_axes: Sequence[str] | None = None,
     ) -> None:
-        """``planned``: the suite's cells (``cell``, ``method``, ``target``, ``seed``; from its run record),
-        so that missing ones show; ``problems``: cell id -> why its result could not be read."""
         records = [row for row in _dedupe(rows) if row.get("accuracy") is not None]
         for record in records:
             for key in ("method", "target"):
                 if not isinstance(record.get(key), str):
                     where = f"{record.get('suite')}/{record.get('cell')}"
                     raise KdssError(f"result {where}: key {key!r} is missing; re-run the cell")
-        self.varying = tuple(key for key in SETTING_KEYS if len(_distinct(records, key)) > 1)
-        """Settings with more than one value among the rows (they split rows, see the module doc)."""
+        planned_cells = [dict(cell) for cell in planned or () if isinstance(cell, Mapping)]
+        self.varying = tuple(key for key in SETTING_KEYS if len(_distinct([*records, *planned_cells], key)) > 1)
+        """Settings with more than one value among the rows (they split rows or columns, see the module doc)."""
+        self.row_axes, self.column_axes = _layout(self.varying, row_axes, column_axes)
         self.settings = {key: _summary(records, key) for key in SETTING_KEYS}
         """Each setting's single value, ``"mixed"``, or None where no row has it."""
 
-        groups: dict[tuple[TableRow, str], list[Mapping[str, Any]]] = {}
+        method_rank = _ranker([r["method"] for r in [*records, *planned_cells] if r.get("method")], method_order,
+                              last=NO_PRETRAIN)
+        target_rank = _ranker([r["target"] for r in [*planned_cells, *records] if r.get("target")], target_order)
+        ranks = {"method": method_rank, "target": target_rank}
+        for axis in ("model", "protocol"):  # in the order the suite lists them, not alphabetically
+            ranks[axis] = _ranker([r[axis] for r in [*planned_cells, *records] if r.get(axis) is not None], None)
+
+        groups: dict[tuple[TableRow, TableColumn], list[Mapping[str, Any]]] = {}
         for record in records:
-            row = TableRow(record["method"], tuple((key, record.get(key)) for key in self.varying))
-            groups.setdefault((row, record["target"]), []).append(record)
-
-        method_rank = _ranker([record["method"] for record in records], method_order, last=NO_PRETRAIN)
-        target_rank = _ranker([record["target"] for record in records], target_order)
-        self.rows: list[TableRow] = sorted(
-            {row for row, _ in groups},
-            key=lambda row: (method_rank(row.method), [_sort_key(value) for _, value in row.settings]),
-        )
-        self.targets: list[str] = sorted({target for _, target in groups}, key=target_rank)
-        self.methods: list[str] = list(dict.fromkeys(row.method for row in self.rows))
-
-        planned_cells = [dict(cell) for cell in planned or () if isinstance(cell, Mapping)]
-        planned_count: dict[tuple[str, str], int] = {}
+            groups.setdefault((self._row_of(record), self._column_of(record)), []).append(record)
+        planned_count: dict[tuple[TableRow, TableColumn], int] = {}
         for cell in planned_cells:
-            key = (str(cell.get("method")), str(cell.get("target")))
+            key = (self._row_of(cell), self._column_of(cell))
             planned_count[key] = planned_count.get(key, 0) + 1
-        if planned_cells and not self.varying:  # planned cells name no settings: only a one-setting table maps them
-            plan_targets = list(dict.fromkeys(target for _, target in planned_count))
-            self.targets = sorted(set(self.targets) | set(plan_targets),
-                                  key=lambda t: (plan_targets.index(t) if t in plan_targets else len(plan_targets),
-                                                 target_rank(t)))
-            for method, _ in planned_count:
-                if method not in self.methods:
-                    self.methods.append(method)
-                    self.rows.append(TableRow(method))
-            self.rows.sort(key=lambda row: method_rank(row.method))
-            self.methods = list(dict.fromkeys(row.method for row in self.rows))
+
+        def order(values: tuple[tuple[str, Any], ...]) -> list:
+            return [ranks[axis](value) if axis in ranks else _sort_key(value) for axis, value in values]
+
+        self.rows: list[TableRow] = sorted({row for row, _ in (*groups, *planned_count)}, key=lambda r: order(r.values))
+        columns = sorted({column for _, column in (*groups, *planned_count)}, key=lambda c: order(c.values))
+        self.columns: list[TableColumn] = columns
+        self.targets: list[str] = [column.label for column in columns]
+        """Column labels (the target names in the default layout)."""
+        self.methods: list[str] = list(dict.fromkeys(row.method for row in self.rows if row.method is not None))
+
         finished = {(r.get("suite"), r.get("cell")) for r in records}
         self.missing: list[str] = [str(c.get("cell")) for c in planned_cells
                                    if (c.get("suite", self.settings["suite"]), c.get("cell")) not in finished]
@@ -133,15 +159,22 @@ class ResultsTable:
         self.problems = dict(problems or {})
 
         cells: dict[tuple[TableRow, str], TableCell] = {}
-        for (row, target), members in groups.items():
+        for (row, column), members in groups.items():
             mean, std, n = mean_std(float(member["accuracy"]) for member in members)
             seeds = tuple(member.get("seed") for member in members)
             settings = {key: _summary(members, key) for key in SETTING_KEYS}
-            expected = planned_count.get((row.method, target)) if not self.varying else None
             values = tuple(float(member["accuracy"]) for member in members)
-            cells[(row, target)] = TableCell(row, target, mean, std, n, seeds, settings, planned=expected,
-                                             values=values)
+            cells[(row, column.label)] = TableCell(row, column.label, mean, std, n, seeds, settings,
+                                                   planned=planned_count.get((row, column)), values=values)
         self._cells = _mark_best(cells, self.targets)
+
+    def _row_of(self, record: Mapping[str, Any]) -> TableRow:
+        values = tuple((axis, record.get(axis)) for axis in self.row_axes)
+        method = next((value for axis, value in values if axis == "method"), None)
+        return TableRow(method, tuple(item for item in values if item[0] != "method"))
+
+    def _column_of(self, record: Mapping[str, Any]) -> TableColumn:
+        return TableColumn(tuple((axis, record.get(axis)) for axis in self.column_axes))
 
     # -- access ----------------------------------------------------------------------------
 
@@ -151,7 +184,7 @@ class ResultsTable:
         return suite if isinstance(suite, str) and suite != "mixed" else "results"
 
     def cell(self, row: TableRow | str, target: str) -> TableCell | None:
-        """The cell of a row (or of a method's only row) and a target; None where there is no result."""
+        """The cell of a row (or of a method's only row) and a column label; None where there is no result."""
         if isinstance(row, str):
             matches = [candidate for candidate in self.rows if candidate.method == row]
             if len(matches) != 1:
@@ -219,11 +252,16 @@ class ResultsTable:
             text += f" (n={cell.n})"
         return text
 
+    @property
+    def row_header(self) -> str:
+        return " · ".join(axis.capitalize() if axis == "method" else AXIS_NAMES.get(axis, axis)
+                          for axis in self.row_axes) or "Row"
+
     # -- renderers -------------------------------------------------------------------------
 
     def to_markdown(self) -> str:
         """A GitHub-flavoured Markdown table (best mean per column in bold) and the footer line."""
-        header = ["Method", *self.targets]
+        header = [self.row_header, *self.targets]
         lines = [
             "| " + " | ".join(_md_escape(name) for name in header) + " |",
             "| :--- |" + "".join(" ---: |" for _ in self.targets),
@@ -240,7 +278,7 @@ class ResultsTable:
     def to_csv(self) -> str:
         """One line per present cell: method,target,mean,std,n then seeds, best and the settings."""
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
+        writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n", extrasaction="ignore")
         writer.writeheader()
         for record in self._records():
             record["seeds"] = " ".join("" if seed is None else str(seed) for seed in record["seeds"])
@@ -258,7 +296,7 @@ class ResultsTable:
             "% needs \\usepackage{booktabs} (\\toprule, \\midrule, \\bottomrule)",
             "\\begin{tabular}{l" + "r" * len(self.targets) + "}",
             "\\toprule",
-            " & ".join(["Method", *(_tex_escape(target) for target in self.targets)]) + " \\\\",
+            " & ".join([self.row_header, *(_tex_escape(target) for target in self.targets)]) + " \\\\",
             "\\midrule",
         ]
         for row in self.rows:
@@ -280,7 +318,7 @@ class ResultsTable:
         from rich.text import Text
 
         table = Table(title=self.title, caption=self.footer, caption_justify="left")
-        table.add_column("Method", no_wrap=True)
+        table.add_column(self.row_header, no_wrap=True)
         for target in self.targets:
             table.add_column(target, justify="right", no_wrap=True)
         for row in self.rows:
@@ -298,20 +336,42 @@ class ResultsTable:
         return [(row, target) for row in self.rows for target in self.targets]
 
     def _records(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "method": cell.row.method,
-                "target": cell.target,
+        """One object per present cell: every axis value, then the statistics and the settings."""
+        records = []
+        columns = {column.label: column for column in self.columns}
+        for cell in self.cells():
+            axes = dict(cell.row.values) | dict(columns[cell.target].values)
+            records.append({
+                "method": axes.get("method", cell.settings.get("method")),
+                "target": axes.get("target", cell.settings.get("target")),
                 "mean": finite_or_none(cell.mean),
                 "std": finite_or_none(cell.std),
                 "n": cell.n,
                 "seeds": list(cell.seeds),
                 "best": cell.best,
                 "planned": cell.planned,
-                **{key: cell.settings[key] for key in SETTING_KEYS},
-            }
-            for cell in self.cells()
-        ]
+                **{key: axes.get(key, cell.settings[key]) for key in SETTING_KEYS},
+            })
+        return records
+
+
+def _layout(varying: Sequence[str], rows: Sequence[str] | None, columns: Sequence[str] | None
+            ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Row and column axes: by default method then the varying settings as rows, the target as columns;
+    a varying axis the caller placed nowhere joins the rows (rows are never averaged over it)."""
+    for axes, what in ((rows, "--rows"), (columns, "--columns")):
+        unknown = [axis for axis in axes or () if axis not in AXES]
+        if unknown:
+            raise KdssError(f"{what} {','.join(axes)}: unknown axis '{unknown[0]}'; choose from {', '.join(AXES)}")
+    column_axes = tuple(columns) if columns else ("target",)
+    default_rows = ("method", *(axis for axis in AXES if axis in varying and axis not in ("method", "target")))
+    row_axes = tuple(rows) if rows else tuple(axis for axis in default_rows if axis not in column_axes)
+    overlap = set(row_axes) & set(column_axes)
+    if overlap:
+        raise KdssError(f"axis '{sorted(overlap)[0]}' is both a row and a column; name it in --rows or --columns")
+    placed = set(row_axes) | set(column_axes)
+    extra = tuple(axis for axis in ("method", "target", *varying) if axis not in placed)
+    return tuple(dict.fromkeys(row_axes + extra)), column_axes
 
 
 def tables_by_suite(
@@ -321,6 +381,8 @@ def tables_by_suite(
     target_order: Sequence[str] | None = None,
     planned: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     problems: Mapping[str, str] | None = None,
+    row_axes: Sequence[str] | None = None,
+    column_axes: Sequence[str] | None = None,
 ) -> dict[str, ResultsTable]:
     """One :class:`ResultsTable` per suite, in order of each suite's first appearance. ``planned``: suite ->
     its planned cells (a suite with a plan but no result yet gets a table too); ``problems``: "suite/cell"
@@ -335,7 +397,8 @@ def tables_by_suite(
         suite: ResultsTable(members, method_order=method_order, target_order=target_order,
                             planned=(planned or {}).get(suite),
                             problems={key.split("/", 1)[1]: why for key, why in problems.items()
-                                      if key.split("/", 1)[0] == suite})
+                                      if key.split("/", 1)[0] == suite},
+                            row_axes=row_axes, column_axes=column_axes)
         for suite, members in by_suite.items()
     }
 
@@ -375,12 +438,12 @@ def _ranker(seen: Sequence[str], order: Sequence[str] | None, last: str | None =
     given = {name: index for index, name in enumerate(order or ())}
     appearance = {name: index for index, name in enumerate(dict.fromkeys(seen))}
 
-    def rank(name: str) -> tuple[int, int]:
+    def rank(name: Any) -> tuple[int, int, str]:
         if name in given:
-            return (0, given[name])
+            return (0, given[name], "")
         if name == last:
-            return (2, 0)
-        return (1, appearance.get(name, 0))
+            return (2, 0, "")
+        return (1, appearance.get(name, len(appearance)), str(name))
 
     return rank
 
@@ -397,7 +460,7 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 def _mark_best(
     cells: dict[tuple[TableRow, str], TableCell], targets: Sequence[str]
 ) -> dict[tuple[TableRow, str], TableCell]:
-    """Marks the highest mean per target (ties at the shown precision all marked); a column with a single
+    """Marks the highest mean per column (ties at the shown precision all marked); a column with a single
     value marks nothing: "best" needs something to be better than."""
     marked = dict(cells)
     for target in targets:
@@ -407,10 +470,8 @@ def _mark_best(
         top = max(round(cells[key].mean, DECIMALS) for key in column)
         for key in column:
             if round(cells[key].mean, DECIMALS) == top:
-                cell = cells[key]
-                marked[key] = dataclasses.replace(cell, best=True)
+                marked[key] = dataclasses.replace(cells[key], best=True)
     return marked
-
 
 
 def _md_escape(text: str) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 from kdss_bench import PROTOCOL_VERSION
 from kdss_bench.cell import Cell
 from kdss_bench.config import Suite
-from kdss_bench.runner.grid import expand_grid
+from kdss_bench.runner.grid import cell_budget, cell_model, expand_grid
 from kdss_bench.runner.resources import Resources
 from kdss_bench.runner.stage_identity import (
     NO_PRETRAINING,
@@ -97,8 +97,9 @@ class Plan:
                 stages[node.kind] = {"key": node.key, **node.parts}
         params = evaluation.params
         return {"suite": suite.name, "cell": cell_id, "method": params["method"], "target": params["target"],
-                "seed": params["seed"], "source": suite.source, "budget": suite.budget,
-                "resolution": suite.resolution, "model": suite.model, "eval": suite.eval, "recipe": suite.recipe,
+                "seed": params["seed"], "source": suite.source, "budget": params["budget"],
+                "resolution": suite.resolution, "model": params["model"],
+                "distill_model": suite.method_model(params["method"]), "eval": suite.eval, "recipe": suite.recipe,
                 "config_hash": evaluation.key, "protocol_version": PROTOCOL_VERSION, "stages": stages}
 
     def dependants(self, node_id: str) -> list[str]:
@@ -131,65 +132,68 @@ def build_plan(suite: Suite, cells: Iterable[Cell] | None = None) -> Plan:
         teacher_id = builder.add("teacher", parts, label=label, deps=(), params={}, size=size,
                                  artifact="" if checkpoint else "teacher")
 
-    distill_ids: dict[str, str | None] = {}
-    pretrain_ids: dict[tuple[str, int], str] = {}
+    distill_ids: dict[tuple[str, int], str | None] = {}
+    intermediate_ids: dict[str, tuple[str, ...]] = {}
+    pretrain_ids: dict[tuple[str, int, str, int], str] = {}
     chains: dict[str, tuple[str, ...]] = {}
     cell_nodes: dict[str, str] = {}
     for cell in cells:
         info = method_info(cell.method)
+        budget, model = cell_budget(suite, cell), cell_model(suite, cell)
         chain: list[str] = []
-        if cell.method not in distill_ids:
-            distill_ids[cell.method] = None
+        settings = suite.methods[cell.method]
+        uses_teacher = info.implementation is not None and needs_teacher(cell.method, settings)
+        teacher_key = builder.nodes[teacher_id].key if uses_teacher and teacher_id else None
+        if info.implementation is not None and cell.method not in intermediate_ids:
+            request = IntermediateRequest(source=source, settings=settings, model=suite.method_model(cell.method),
+                                          seed=suite.distill_seed, teacher_id=teacher_key or "")
+            by_key: dict[str, str] = {}
+            for piece in method_intermediates(load_method(cell.method), request):
+                deps = ((teacher_id,) if piece.needs_teacher and teacher_id else ()) + tuple(
+                    by_key[key] for key in piece.after)
+                by_key[piece.key] = builder.add(
+                    "intermediate", {"artifact": piece.artifact, **piece.parts}, key=piece.key, label=piece.label,
+                    deps=deps, params={"method": cell.method, "artifact": piece.artifact}, size=piece.size,
+                    artifact=piece.artifact)
+            intermediate_ids[cell.method] = tuple(by_key.values())
+        if (cell.method, budget) not in distill_ids:
+            distill_ids[(cell.method, budget)] = None
             if info.implementation is not None:
-                settings = suite.methods[cell.method]
-                uses_teacher = needs_teacher(cell.method, settings)
-                teacher_key = builder.nodes[teacher_id].key if uses_teacher and teacher_id else None
-                request = IntermediateRequest(source=source, settings=settings, model=suite.method_model(cell.method),
-                                              seed=suite.distill_seed, teacher_id=teacher_key or "")
-                pieces = method_intermediates(load_method(cell.method), request)
-                by_key: dict[str, str] = {}
-                for piece in pieces:
-                    deps = ((teacher_id,) if piece.needs_teacher and teacher_id else ()) + tuple(
-                        by_key[key] for key in piece.after)
-                    by_key[piece.key] = builder.add(
-                        "intermediate", {"artifact": piece.artifact, **piece.parts}, key=piece.key, label=piece.label,
-                        deps=deps, params={"method": cell.method, "artifact": piece.artifact}, size=piece.size,
-                        artifact=piece.artifact)
-                piece_ids = tuple(by_key.values())
-                parts = distill_parts(suite, cell.method, source.fingerprint(), teacher_key,
+                piece_ids = intermediate_ids[cell.method]
+                parts = distill_parts(suite, cell.method, budget, source.fingerprint(), teacher_key,
                                       tuple(builder.nodes[i].key for i in piece_ids))
                 deps = ((teacher_id,) if uses_teacher and teacher_id else ()) + piece_ids
-                size = {"method": cell.method, "settings": settings.identity(), "budget": suite.budget,
+                size = {"method": cell.method, "settings": settings.identity(), "budget": budget,
                         "train_images": int(source.x_train.shape[0]), "resolution": suite.resolution,
                         "model": suite.method_model(cell.method)}
-                distill_ids[cell.method] = builder.add(
-                    "distill", parts, label=f"distill {cell.method} ({suite.budget} images)", deps=deps,
-                    params={"method": cell.method}, size=size, artifact="distill")
-        distill_id = distill_ids[cell.method]
+                distill_ids[(cell.method, budget)] = builder.add(
+                    "distill", parts, label=f"distill {cell.method} ({budget} images)", deps=deps,
+                    params={"method": cell.method, "budget": budget}, size=size, artifact="distill")
+        distill_id = distill_ids[(cell.method, budget)]
         if distill_id is not None:
             chain.extend(_ancestors(builder.nodes, distill_id))
-            key = (cell.method, cell.seed)
+            key = (cell.method, budget, model, cell.seed)
             if key not in pretrain_ids:
-                parts = pretrain_parts(suite, builder.nodes[distill_id].key, info.target_kind, cell.seed)
+                parts = pretrain_parts(suite, builder.nodes[distill_id].key, info.target_kind, cell.seed, model)
                 size = {k: v for k, v in parts.items() if k not in ("distilled", "seed")}
-                size["budget"] = suite.budget
+                size["budget"] = budget
                 pretrain_ids[key] = builder.add(
-                    "pretrain", parts, label=f"pre-train {suite.model} on {cell.method}, seed {cell.seed}",
-                    deps=(distill_id,), params={"method": cell.method, "seed": cell.seed}, size=size,
-                    artifact="pretrain")
+                    "pretrain", parts, label=f"pre-train {model} on {cell.method} ({budget} images), seed {cell.seed}",
+                    deps=(distill_id,), params={"method": cell.method, "seed": cell.seed, "budget": budget,
+                                                "model": model}, size=size, artifact="pretrain")
             chain.append(pretrain_ids[key])
             pretrain_key = builder.nodes[pretrain_ids[key]].key
         else:
             pretrain_key = NO_PRETRAINING
         target = image_set(cell.target)
-        parts = evaluate_parts(suite, cell, pretrain_key, target.fingerprint())
-        size = {"eval": suite.eval, "recipe": parts["recipe"], "model": suite.model, "resolution": suite.resolution,
+        parts = evaluate_parts(suite, cell, pretrain_key, target.fingerprint(), model, budget)
+        size = {"eval": suite.eval, "recipe": parts["recipe"], "model": model, "resolution": suite.resolution,
                 "train_images": int(target.x_train.shape[0]), "classes": target.num_classes}
-        deps = (pretrain_ids[(cell.method, cell.seed)],) if distill_id is not None else ()
+        deps = (pretrain_ids[(cell.method, budget, model, cell.seed)],) if distill_id is not None else ()
         evaluation = builder.add(
             "evaluate", parts, label=f"{suite.eval} {cell.id}", deps=deps,
             params={"suite": suite.name, "cell": cell.id, "method": cell.method, "target": cell.target,
-                    "seed": cell.seed}, size=size)
+                    "seed": cell.seed, "budget": budget, "model": model}, size=size)
         chain.append(evaluation)
         cell_nodes[cell.id] = evaluation
         order = {node_id: i for i, node_id in enumerate(builder.nodes)}

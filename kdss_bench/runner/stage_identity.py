@@ -35,31 +35,33 @@ def teacher_parts(suite: Suite, source_fingerprint: str) -> dict[str, Any]:
             "resolution": suite.resolution}
 
 
-def distill_parts(suite: Suite, method: str, source_fingerprint: str, teacher_key: str | None,
+def distill_parts(suite: Suite, method: str, budget: int, source_fingerprint: str, teacher_key: str | None,
                   intermediate_keys: tuple[str, ...] = ()) -> dict[str, Any]:
     settings = suite.methods[method]
     return {"stage": "distill", "method": method, "settings": settings.identity(), "source": source_fingerprint,
-            "budget": suite.budget, "resolution": suite.resolution, "model": suite.method_model(method),
+            "budget": budget, "resolution": suite.resolution, "model": suite.method_model(method),
             "teacher": teacher_key, "seed": suite.distill_seed, "inputs": settings.input_fingerprint(),
             "intermediates": list(intermediate_keys)}
 
 
-def pretrain_parts(suite: Suite, distill_key: str, target_kind: str, seed: int) -> dict[str, Any]:
-    """``target_kind`` 'auto' (an imported set, kind known once read) holds every recipe it may pick."""
+def pretrain_parts(suite: Suite, distill_key: str, target_kind: str, seed: int, model: str) -> dict[str, Any]:
+    """``model`` is the evaluation model pre-trained on the set (``eval_models``; the suite's model by
+    default). ``target_kind`` 'auto' (an imported set, kind known once read) holds every recipe it may pick."""
     from kdss_bench.runner.pretrain_choice import recipe_for
 
     if target_kind == "auto":
         recipes = {kind: recipe_for(suite, kind) for kind in ("features", "hard", "soft")}
-        return {"stage": "pretrain", "distilled": distill_key, "recipes": recipes, "model": suite.model,
+        return {"stage": "pretrain", "distilled": distill_key, "recipes": recipes, "model": model,
                 "seed": seed, "target_kind": "auto"}
     recipe, settings = recipe_for(suite, target_kind)
     return {"stage": "pretrain", "distilled": distill_key, "recipe": recipe, "settings": settings,
-            "model": suite.model, "seed": seed, "target_kind": target_kind}
+            "model": model, "seed": seed, "target_kind": target_kind}
 
 
-def evaluate_parts(suite: Suite, cell: Cell, pretrain_key: str, target_fingerprint: str) -> dict[str, Any]:
+def evaluate_parts(suite: Suite, cell: Cell, pretrain_key: str, target_fingerprint: str, model: str,
+                   budget: int | None) -> dict[str, Any]:
     recipe = suite.finetune_for(cell.target) if suite.eval == "finetune" else dict(suite.linear_probe)
     return {"stage": "evaluate", "suite": suite.name, "cell": cell.id, "method": cell.method,
             "target": cell.target, "target_data": target_fingerprint, "seed": cell.seed,
-            "pretrained": pretrain_key, "eval": suite.eval, "recipe": recipe, "model": suite.model,
+            "pretrained": pretrain_key, "eval": suite.eval, "recipe": recipe, "model": model, "budget": budget,
             "protocol_version": PROTOCOL_VERSION}

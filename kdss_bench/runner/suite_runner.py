@@ -67,6 +67,14 @@ def select_cells(suite: Suite, cell_ids: Iterable[str] | None) -> list[Cell]:
     return [cell for cell in cells if cell.id in chosen]
 
 
+def _cell_entry(suite: Suite, cell: Cell) -> dict:
+    """A cell as a run record lists it: its id and every axis value (what a table row and column need)."""
+    from kdss_bench.runner.grid import cell_budget, cell_model
+
+    return {"cell": cell.id, "method": cell.method, "target": cell.target, "seed": cell.seed,
+            "budget": cell_budget(suite, cell), "model": cell_model(suite, cell)}
+
+
 def _warn_if_oversubscribed(backend, options: ExecutorOptions) -> None:
     """One warning line when the stages running at once want more CPU threads than there are cores."""
     from kdss_bench.runner.threads import oversubscription_warning
@@ -115,11 +123,9 @@ def run_suite(suite: Suite, *, results_root: Path, device: str = "auto", listene
             listener.on_backend(backend.describe(), getattr(backend, "concurrency", 1))
         folder = SuiteFolder(results_root, suite.name)
         record = folder.start_run(
-            [{"cell": cell.id, "method": cell.method, "target": cell.target, "seed": cell.seed,
-              "config_hash": plan.config_hash(cell.id)} for cell in cells],
+            [{**_cell_entry(suite, cell), "config_hash": plan.config_hash(cell.id)} for cell in cells],
             suite_path=str(Path(suite.path).resolve()), executor=options.executor, workers=options.workers,
-            suite_cells=[{"cell": c.id, "method": c.method, "target": c.target, "seed": c.seed}
-                         for c in expand_grid(suite)])
+            suite_cells=[_cell_entry(suite, cell) for cell in expand_grid(suite)])
         outcome.run_id = record["run_id"]
         scheduler = Scheduler(plan, backend, results_root=results_root, device=resolved.type,
                               threads=options.threads, retries=options.retries, status=status,

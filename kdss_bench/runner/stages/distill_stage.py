@@ -30,7 +30,7 @@ def run(ws: Workspace, job: StageJob, emit_for: EmitFactory) -> StageRecord:
     preview_path = RunDir(ws.results_root, ws.suite.name, node.owner).preview_path
     method_emit, preview = previewing(emit, preview_path)
     ctx = DistillContext(
-        source=ws.source, teacher=teacher, budget=ws.suite.budget, settings=ws.suite.methods[method],
+        source=ws.source, teacher=teacher, budget=node.params["budget"], settings=ws.suite.methods[method],
         model=ws.suite.method_model(method), seed=ws.suite.distill_seed, device=ws.device, emit=method_emit,
         work_dir=ws.cache.work_dir("distill", node.key), teacher_id=job.teacher_key or "",
         artifact=artifact_function(ws.cache), preview=preview)

@@ -23,7 +23,8 @@ def run(ws: Workspace, job: StageJob, emit_for: EmitFactory) -> StageRecord:
     node, suite = job.node, ws.suite
     params = node.params
     run_dir = RunDir(ws.results_root, suite.name, params["cell"])
-    init = _pretrained(ws, node.parts["pretrained"])
+    model = params["model"]
+    init = _pretrained(ws, node.parts["pretrained"], model)
     _write_set_preview(ws, job, run_dir)
     target = ws.image_set(params["target"])
     emit = emit_for(suite.eval)
@@ -33,9 +34,9 @@ def run(ws: Workspace, job: StageJob, emit_for: EmitFactory) -> StageRecord:
     reset_peak_memory(ws.device.type)
     started = time.perf_counter()
     if suite.eval == "finetune":
-        outcome = finetune(suite.model, init, target, recipe, seed=params["seed"], device=ws.device, emit=emit)
+        outcome = finetune(model, init, target, recipe, seed=params["seed"], device=ws.device, emit=emit)
     else:
-        outcome = linear_probe(suite.model, init, target, recipe, seed=params["seed"], device=ws.device, emit=emit)
+        outcome = linear_probe(model, init, target, recipe, seed=params["seed"], device=ws.device, emit=emit)
     wall = time.perf_counter() - started
     emit("end", wall_time_s=wall)
     peak = peak_memory_mb(ws.device.type)
@@ -44,8 +45,9 @@ def run(ws: Workspace, job: StageJob, emit_for: EmitFactory) -> StageRecord:
     distill = next((u for u in job.upstream if u.kind == "distill"), None)
     result: dict[str, Any] = {
         "suite": suite.name, "cell": params["cell"], "method": params["method"], "source": suite.source,
-        "target": params["target"], "seed": params["seed"], "budget": suite.budget, "resolution": suite.resolution,
-        "model": suite.model, "eval": suite.eval, "recipe": suite.recipe,
+        "target": params["target"], "seed": params["seed"], "budget": params["budget"],
+        "resolution": suite.resolution, "model": model, "distill_model": suite.method_model(params["method"]),
+        "eval": suite.eval, "recipe": suite.recipe,
         "accuracy": round(float(outcome.accuracy), 4),
         "test_loss": finite_or_none(outcome.loss, 6),
         "train_loss": finite_or_none(outcome.train_loss, 6),
@@ -71,8 +73,8 @@ def run(ws: Workspace, job: StageJob, emit_for: EmitFactory) -> StageRecord:
     return record
 
 
-def _pretrained(ws: Workspace, pretrain_key: str):
-    """The pre-trained backbone (head width read from its ``fc``), or None for no pre-training."""
+def _pretrained(ws: Workspace, pretrain_key: str, model_name: str):
+    """The pre-trained ``model_name`` (head width read from its ``fc``), or None for no pre-training."""
     if pretrain_key == NO_PRETRAINING:
         return None
     from safetensors.torch import load_file
@@ -81,7 +83,7 @@ def _pretrained(ws: Workspace, pretrain_key: str):
 
     def read(folder):
         state = load_file(str(folder / BACKBONE_FILE))
-        model = build_model(ws.suite.model, in_shape=ws.in_shape, num_outputs=int(state["fc.weight"].shape[0]))
+        model = build_model(model_name, in_shape=ws.in_shape, num_outputs=int(state["fc.weight"].shape[0]))
         model.load_state_dict(state)
         return model
 

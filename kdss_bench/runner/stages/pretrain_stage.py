@@ -23,7 +23,7 @@ def run(ws: Workspace, job: StageJob, emit_for: EmitFactory) -> StageRecord:
     emit("start", cached=False, key=node.key, recipe=recipe, **job.where)
     started = time.perf_counter()
     reset_peak_memory(ws.device.type)
-    model = pretrain_distilled(recipe, settings, distilled, ws.suite.model,
+    model = pretrain_distilled(recipe, settings, distilled, node.params["model"],
                                num_source_classes=ws.source.num_classes, seed=node.params["seed"],
                                device=ws.device, in_shape=ws.in_shape, emit=emit)
     record = StageRecord.measured(job, time.perf_counter() - started, peak_memory_mb(ws.device.type))
