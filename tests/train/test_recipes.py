@@ -14,9 +14,11 @@ from kdss_bench.train.dsa_strategy import FAMILY_NAMES
 from kdss_bench.train.recipes import (
     ClassifierPretrainRecipe,
     FinetuneRecipe,
+    KdRecipe,
     LabelRegressionPretrainRecipe,
     LinearProbeRecipe,
     PretrainRecipe,
+    TargetTeacherRecipe,
     recipe_defaults,
 )
 
@@ -36,6 +38,17 @@ def test_defaults_are_the_official_values_in_field_order():
     assert recipe_defaults(LinearProbeRecipe)["batch_size"] == 512
 
 
+def test_kd_defaults_are_the_official_test_kd_values():
+    assert recipe_defaults(KdRecipe) == {
+        "epochs": 1000, "batch_size": 512, "lr": 1e-4, "gaussian_lr": 1e-3, "weight_decay": 0.0, "temperature": 1.0,
+        "teacher_mode": "train", "student_eval_mode": "train", "test_batch_size": 512, "dsa": True,
+        "dsa_strategy": "color_crop_cutout_flip_scale_rotate"}
+    assert KdRecipe.SECTION == "kd" and TargetTeacherRecipe.SECTION == "kd_teacher"
+    assert recipe_defaults(TargetTeacherRecipe) == {"epochs": 200, "batch_size": 128, "lr": 0.1, "momentum": 0.9,
+                                                    "weight_decay": 5e-4}
+    assert KdRecipe(teacher_mode="eval", student_eval_mode="eval", epochs=0).epochs == 0
+
+
 @pytest.mark.parametrize("recipe,change,key,fragment", [
     (PretrainRecipe, {"batch_size": 0}, ("pretrain", "batch_size"), "expected a positive integer, got 0"),
     (FinetuneRecipe, {"iterations": -1}, ("finetune", "iterations"), "non-negative"),
@@ -43,6 +56,18 @@ def test_defaults_are_the_official_values_in_field_order():
     (LabelRegressionPretrainRecipe, {"warmup": -5}, ("pretrain_label_regression", "warmup"), "non-negative"),
     (ClassifierPretrainRecipe, {"milestone_fraction": 2.0}, ("pretrain_classifier", "milestone_fraction"), "[0, 1]"),
     (ClassifierPretrainRecipe, {"dsa_strategy": "blur"}, ("pretrain_classifier", "dsa_strategy"), "'blur'"),
+    (KdRecipe, {"epochs": -1}, ("kd", "epochs"), "non-negative integer, got -1"),
+    (KdRecipe, {"batch_size": 0}, ("kd", "batch_size"), "positive integer"),
+    (KdRecipe, {"test_batch_size": 0}, ("kd", "test_batch_size"), "positive integer, got 0"),
+    (KdRecipe, {"temperature": 0.0}, ("kd", "temperature"), "> 0, got 0"),
+    (KdRecipe, {"temperature": -1.0}, ("kd", "temperature"), "finite number >= 0"),
+    (KdRecipe, {"gaussian_lr": float("inf")}, ("kd", "gaussian_lr"), "finite number"),
+    (KdRecipe, {"teacher_mode": "frozen"}, ("kd", "teacher_mode"), "one of train, eval, got 'frozen'"),
+    (KdRecipe, {"student_eval_mode": "Eval"}, ("kd", "student_eval_mode"), "one of train, eval, got 'Eval'"),
+    (KdRecipe, {"dsa_strategy": "blur"}, ("kd", "dsa_strategy"), "'blur'"),
+    (TargetTeacherRecipe, {"epochs": -3}, ("kd_teacher", "epochs"), "non-negative"),
+    (TargetTeacherRecipe, {"batch_size": 0}, ("kd_teacher", "batch_size"), "positive integer"),
+    (TargetTeacherRecipe, {"momentum": -0.5}, ("kd_teacher", "momentum"), "finite number >= 0"),
 ])
 def test_a_bad_value_names_its_suite_key(recipe, change, key, fragment):
     with pytest.raises(SettingError) as caught:
