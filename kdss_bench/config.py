@@ -24,10 +24,12 @@ from kdss_bench.printable import printable, show, show_number
 from kdss_bench.train.recipes import (
     ClassifierPretrainRecipe,
     FinetuneRecipe,
+    KdRecipe,
     LabelRegressionPretrainRecipe,
     LinearProbeRecipe,
     PretrainRecipe,
     Recipe,
+    TargetTeacherRecipe,
     recipe_defaults,
 )
 
@@ -38,16 +40,18 @@ CLASSIFIER_PRETRAIN_DEFAULTS: dict[str, Any] = recipe_defaults(ClassifierPretrai
 LABEL_REGRESSION_PRETRAIN_DEFAULTS: dict[str, Any] = recipe_defaults(LabelRegressionPretrainRecipe)
 LINEAR_PROBE_DEFAULTS: dict[str, Any] = recipe_defaults(LinearProbeRecipe)
 RECIPES = ("native", "shared")
-EVAL_MODES = ("finetune", "linear_probe")
+EVAL_MODES = ("finetune", "linear_probe", "kd")
+KD_TEACHER_KEYS = ("checkpoint", "arch", "seed")
+"""``kd_teacher:`` keys besides its recipe: a checkpoint to load instead of training, the architecture, the seed."""
 DEVICES = ("auto", "cpu", "cuda")
 TOP_LEVEL_KEYS = (
     "name", "description", "data_root", "datasets", "source", "budget", "budgets", "resolution", "model",
-    "eval_models",
+    "eval_models", "kd", "kd_teacher",
     "teacher", "methods", "targets", "seeds", "distill_seed", "eval", "recipe", "pretrain",
     "pretrain_classifier", "pretrain_label_regression", "finetune", "linear_probe", "device",
     "resources", "slurm",
 )
-STAGE_KINDS = ("teacher", "intermediate", "distill", "pretrain", "evaluate")
+STAGE_KINDS = ("teacher", "intermediate", "distill", "pretrain", "target_teacher", "evaluate")
 """Stage kinds a suite's ``resources:`` may name (``intermediate``: a method's cached pieces, e.g. MTT experts)."""
 RESOURCE_KEYS = {"gpus": float, "cpus": int, "memory_gb": float}
 SLURM_KEYS = {"partition": str, "time_min": int, "account": str, "qos": str, "constraint": str,
@@ -117,6 +121,11 @@ class Suite:
     slurm: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     """One line each: things that are allowed but probably not meant (the CLI prints them on stderr)."""
+    kd: dict[str, Any] = field(default_factory=lambda: recipe_defaults(KdRecipe))
+    """``eval: kd``: knowledge distillation of the target's classifier teacher on the distilled images."""
+    kd_teacher: dict[str, Any] = field(default_factory=lambda: {**recipe_defaults(TargetTeacherRecipe),
+                                                                "arch": "resnet18", "seed": 0, "checkpoint": None})
+    """The target's classifier teacher: trained here with its recipe, or ``checkpoint`` (a file) loaded."""
     budgets: tuple[int, ...] = ()
     """The ``budgets:`` axis (images per distilled set); empty: the one ``budget``, and no axis in cell ids."""
     eval_models: tuple[str, ...] = ()
@@ -213,6 +222,8 @@ def suite_from_text(text: str, path: str | Path, *, data_root: str | Path | None
     for target, iterations in reader.mapping(per_target_raw, key).items():
         per_target[str(target)] = reader.integer(iterations, (*key, str(target)), minimum=0)
     linear_probe = _read_recipe(data.get("linear_probe"), LinearProbeRecipe, reader)
+    kd = _read_recipe(data.get("kd"), KdRecipe, reader)
+    kd_teacher = _read_kd_teacher(data.get("kd_teacher"), reader, resolved_root, check_files)
     teacher = _read_teacher(reader.required(data, ("teacher",)), reader, resolved_root, check_files)
     resources = _read_resources(data.get("resources"), reader)
     slurm = _read_slurm(data.get("slurm"), reader)
@@ -225,7 +236,7 @@ def suite_from_text(text: str, path: str | Path, *, data_root: str | Path | None
         pretrain_label_regression=pretrain_label_regression, finetune=finetune,
         finetune_iterations_per_target=per_target,
         linear_probe=linear_probe, device=device, resources=resources, slurm=slurm,
-        warnings=tuple(warnings), budgets=budgets, eval_models=eval_models,
+        warnings=tuple(warnings), budgets=budgets, eval_models=eval_models, kd=kd, kd_teacher=kd_teacher,
     )
     _check_names(suite, reader, check_files)
     _check_method_settings(suite, reader, check_files)
@@ -369,6 +380,28 @@ def _read_recipe(value: Any, recipe_class: type[Recipe], reader: ConfigReader,
     return recipe
 
 
+def _read_kd_teacher(value: Any, reader: ConfigReader, data_root: Path | None, check_files: bool) -> dict[str, Any]:
+    """``kd_teacher: {checkpoint: FILE}`` (a classifier in the authors' format) or its training recipe."""
+    key = ("kd_teacher",)
+    given = dict(reader.mapping(value, key))
+    extra = {name: given.pop(name) for name in KD_TEACHER_KEYS if name in given}
+    recipe = _read_recipe(given, TargetTeacherRecipe, reader)
+    arch = reader.string(extra.get("arch", "resnet18"), (*key, "arch"))
+    seed = reader.integer(extra.get("seed", 0), (*key, "seed"), minimum=0)
+    checkpoint = None
+    if extra.get("checkpoint") is not None:
+        raw = reader.string(extra["checkpoint"], (*key, "checkpoint"))
+        path = Path(raw).expanduser()
+        if not path.is_absolute() and data_root is not None:
+            path = data_root / path
+        if check_files and not path.is_file():
+            raise reader.error((*key, "checkpoint"), f"file '{printable(str(path), None)}' not found (relative paths "
+                                                     "are read from the data root); fix the path or remove it to "
+                                                     "train the teacher here")
+        checkpoint = str(path)
+    return {**recipe, "arch": arch, "seed": seed, "checkpoint": checkpoint}
+
+
 def _read_teacher(value: Any, reader: ConfigReader, data_root: Path | None, check_files: bool) -> TeacherSpec:
     key = ("teacher",)
     spec = reader.mapping(value, key)
@@ -413,6 +446,15 @@ def _check_names(suite: Suite, reader: ConfigReader, check_files: bool) -> None:
             raise reader.error(key, str(exc)) from None
 
     check_model(suite.model, ("model",))
+    if suite.eval == "kd":
+        check_model(suite.kd_teacher["arch"], ("kd_teacher", "arch"))
+        for method in suite.methods:
+            if method == "no_pretrain":
+                raise reader.error(("methods", method), "eval: kd distils on a method's images and no_pretrain has "
+                                                         "none; use the gaussian baseline (noise images) instead")
+    elif "gaussian" in suite.methods:
+        raise reader.error(("methods", "gaussian"), "gaussian is the baseline of eval: kd (a student distilled on "
+                                                    "noise); use no_pretrain with eval: finetune or linear_probe")
     for index, eval_model in enumerate(suite.eval_models):
         check_model(eval_model, ("eval_models", str(index)))
     for method, settings in suite.methods.items():

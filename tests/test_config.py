@@ -7,7 +7,7 @@ import time
 import pytest
 
 from kdss_bench.config import FINETUNE_DEFAULTS, PRETRAIN_DEFAULTS, load_suite
-from kdss_bench.errors import KdssError
+from kdss_bench.errors import ConfigError, KdssError
 from kdss_bench.methods.settings import KrrStSettings
 
 from .conftest import TINY_SUITE
@@ -365,3 +365,40 @@ def test_shipped_suites_that_use_the_shared_data_validate_with_their_files(data_
 def test_an_unexpandable_data_root_option_is_one_line(write_suite):
     with pytest.raises(KdssError, match=r"^--data-root ~no_such_user_kdss/x: cannot be expanded"):
         load_suite(write_suite(), data_root="~no_such_user_kdss/x")
+
+
+
+
+@pytest.mark.parametrize("old, new, fragment", [
+    ("budget: 12\n", "budget: 12\nbudgets: [10, 20]\n", "give either 'budget: N'"),
+    ("budget: 12\n", "budgets: [10, 10]\n", "budgets repeat"),
+    ("budget: 12\n", "budgets: []\n", "non-empty list"),
+    ("budget: 12\n", "budgets: [10, -1]\n", "key 'budgets.1'"),
+    ("model: convnet_8_16_bn\n", "model: convnet_8_16_bn\neval_models: [vgg11, vgg13]\n", "key 'eval_models.1'"),
+    ("model: convnet_8_16_bn\n", "model: convnet_8_16_bn\neval_models: [vgg11, vgg11]\n", "models repeat"),
+    ("  no_pretrain: {}\n", "  no_pretrain: {}\n  gaussian: {}\n", "gaussian is the baseline of eval: kd"),
+    ("seeds: [0]\n", "seeds: [0]\neval: kd\n", "no_pretrain has none; use the gaussian baseline"),
+])
+def test_grid_axes_and_kd_evaluation_are_checked_when_the_suite_loads(write_suite, old, new, fragment):
+    with pytest.raises(ConfigError) as error:
+        load_suite(write_suite(TINY_SUITE.replace(old, new)))
+    assert fragment in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_method_check_names_the_budget_it_fails_for(write_suite):
+    text = TINY_SUITE.replace("budget: 12\n", "budgets: [12, 5000]\n")  # digits has 1,000 training images
+    with pytest.raises(ConfigError, match=r"key 'budgets.1': budget 5000 exceeds the 1000 training images"):
+        load_suite(write_suite(text))
+
+
+def test_kd_sections_read_with_their_defaults(write_suite, tmp_path):
+    text = TINY_SUITE.replace("  no_pretrain: {}\n", "  gaussian: {}\n").replace(
+        "seeds: [0]\n", "seeds: [0]\neval: kd\nkd: {epochs: 3}\nkd_teacher: {epochs: 2, arch: convnet_8_16_bn}\n")
+    suite = load_suite(write_suite(text))
+    assert suite.eval == "kd" and suite.kd["epochs"] == 3 and suite.kd["teacher_mode"] == "train"
+    assert suite.kd_teacher["epochs"] == 2 and suite.kd_teacher["checkpoint"] is None
+    missing = text.replace("kd_teacher: {epochs: 2,", "kd_teacher: {checkpoint: nope.pt,")
+    with pytest.raises(ConfigError, match="key 'kd_teacher.checkpoint': file .*nope.pt' not found"):
+        load_suite(write_suite(missing, name="missing.yaml"))
+    with pytest.raises(ConfigError, match="key 'kd.temperature'"):
+        load_suite(write_suite(text.replace("kd: {epochs: 3}", "kd: {temperature: 0.0}"), name="t.yaml"))

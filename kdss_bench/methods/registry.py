@@ -114,6 +114,14 @@ _METHODS: dict[str, MethodInfo] = {  # the paper's table order
         target_kind="auto",
         needs_teacher=False,
     ),
+    "gaussian": MethodInfo(
+        name="gaussian",
+        summary="eval: kd baseline: a random-init student distilled on Gaussian noise instead of images",
+        settings=NoSettings,
+        implementation=None,
+        target_kind="none",
+        needs_teacher=False,
+    ),
     "no_pretrain": MethodInfo(
         name="no_pretrain",
         summary="no pre-training: fine-tune from a random initialisation (the reference row)",

@@ -370,7 +370,7 @@ def _layout(varying: Sequence[str], rows: Sequence[str] | None, columns: Sequenc
     if overlap:
         raise KdssError(f"axis '{sorted(overlap)[0]}' is both a row and a column; name it in --rows or --columns")
     placed = set(row_axes) | set(column_axes)
-    extra = tuple(axis for axis in ("method", "target", *varying) if axis not in placed)
+    extra = tuple(axis for axis in AXES if (axis in ("method", "target") or axis in varying) and axis not in placed)
     return tuple(dict.fromkeys(row_axes + extra)), column_axes
 
 

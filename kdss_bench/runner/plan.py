@@ -29,6 +29,7 @@ from kdss_bench.runner.stage_identity import (
     evaluate_parts,
     pretrain_parts,
     stage_key,
+    target_teacher_parts,
     teacher_parts,
 )
 from kdss_bench.store.artifact_cache import ArtifactCache
@@ -132,6 +133,7 @@ def build_plan(suite: Suite, cells: Iterable[Cell] | None = None) -> Plan:
         teacher_id = builder.add("teacher", parts, label=label, deps=(), params={}, size=size,
                                  artifact="" if checkpoint else "teacher")
 
+    target_teacher_ids: dict[str, str] = {}
     distill_ids: dict[tuple[str, int], str | None] = {}
     intermediate_ids: dict[str, tuple[str, ...]] = {}
     pretrain_ids: dict[tuple[str, int, str, int], str] = {}
@@ -186,10 +188,29 @@ def build_plan(suite: Suite, cells: Iterable[Cell] | None = None) -> Plan:
         else:
             pretrain_key = NO_PRETRAINING
         target = image_set(cell.target)
-        parts = evaluate_parts(suite, cell, pretrain_key, target.fingerprint(), model, budget)
+        teacher_dep: tuple[str, ...] = ()
+        if suite.eval == "kd":  # the target's classifier teacher: one per target, shared by every method
+            if cell.target not in target_teacher_ids:
+                spec = suite.kd_teacher
+                teacher_size = {"arch": spec["arch"], "epochs": spec["epochs"], "batch_size": spec["batch_size"],
+                                "train_images": int(target.x_train.shape[0]), "resolution": suite.resolution}
+                target_teacher_ids[cell.target] = builder.add(
+                    "target_teacher", target_teacher_parts(suite, cell.target, target.fingerprint()),
+                    label=(f"classifier teacher of {cell.target} ({spec['arch']}"
+                           + (", checkpoint)" if spec["checkpoint"] else f", {spec['epochs']} epochs)")),
+                    deps=(), params={"target": cell.target}, size=teacher_size,
+                    artifact="" if spec["checkpoint"] else "target_teacher")
+            teacher_dep = (target_teacher_ids[cell.target],)
+            chain.append(target_teacher_ids[cell.target])
+        teacher_key = builder.nodes[teacher_dep[0]].key if teacher_dep else None
+        parts = evaluate_parts(suite, cell, pretrain_key, target.fingerprint(), model, budget, teacher_key)
+        if suite.eval == "kd" and distill_id is None:
+            parts["noise_images"] = suite.budget  # the gaussian baseline: this many noise images per epoch
         size = {"eval": suite.eval, "recipe": parts["recipe"], "model": model, "resolution": suite.resolution,
-                "train_images": int(target.x_train.shape[0]), "classes": target.num_classes}
-        deps = (pretrain_ids[(cell.method, budget, model, cell.seed)],) if distill_id is not None else ()
+                "train_images": int(target.x_train.shape[0]), "classes": target.num_classes,
+                "kd_images": budget if suite.eval == "kd" else None}
+        pretrained = (pretrain_ids[(cell.method, budget, model, cell.seed)],) if distill_id is not None else ()
+        deps = pretrained + teacher_dep
         evaluation = builder.add(
             "evaluate", parts, label=f"{suite.eval} {cell.id}", deps=deps,
             params={"suite": suite.name, "cell": cell.id, "method": cell.method, "target": cell.target,
@@ -246,8 +267,8 @@ def _ancestors(nodes: dict[str, StageNode], node_id: str) -> list[str]:
 def node_status(suite: Suite, node: StageNode, results_root: str | Path) -> str:
     """``cached``, ``running elsewhere`` (another process holds its lock), ``to run`` or ``missing``."""
     results_root = Path(results_root)
-    if node.kind == "teacher" and not node.artifact:
-        checkpoint = suite.teacher.checkpoint
+    if node.kind in ("teacher", "target_teacher") and not node.artifact:  # a checkpoint file: nothing to build
+        checkpoint = suite.teacher.checkpoint if node.kind == "teacher" else suite.kd_teacher["checkpoint"]
         return CACHED if checkpoint is not None and Path(checkpoint).is_file() else MISSING
     if node.kind == "evaluate":
         run_dir = RunDir(results_root, node.params["suite"], node.params["cell"])

@@ -231,13 +231,14 @@ class Scheduler:
     def _fail_missing(self) -> None:
         for node_id in list(self.pending):
             node = self.plan.nodes[node_id]
-            if node.kind == "teacher" and not node.artifact:
-                checkpoint = self.plan.suite.teacher.checkpoint
+            if node.kind in ("teacher", "target_teacher") and not node.artifact:
+                suite = self.plan.suite
+                checkpoint = suite.teacher.checkpoint if node.kind == "teacher" else suite.kd_teacher["checkpoint"]
                 if checkpoint is None or not Path(checkpoint).is_file():
-                    self._fail(node, f"teacher checkpoint {checkpoint} not found", None)
+                    self._fail(node, f"{node.label}: checkpoint {checkpoint} not found", None)
                 else:
                     self.pending.remove(node_id)
-                    self.upstream[node_id] = UpstreamStage("teacher", node.key, None)
+                    self.upstream[node_id] = UpstreamStage(node.kind, node.key, None)
 
     def _cancel(self, message: str = CANCELLED) -> None:
         """Stops the jobs in flight; every started, unfinished cell records ``message`` (best effort on a full

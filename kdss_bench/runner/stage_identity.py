@@ -58,10 +58,22 @@ def pretrain_parts(suite: Suite, distill_key: str, target_kind: str, seed: int, 
             "model": model, "seed": seed, "target_kind": target_kind}
 
 
+def target_teacher_parts(suite: Suite, target: str, target_fingerprint: str) -> dict[str, Any]:
+    """``eval: kd``'s classifier of a target: a checkpoint by its bytes, or its training recipe and data."""
+    spec = suite.kd_teacher
+    if spec["checkpoint"]:
+        return {"stage": "target_teacher", "kind": "checkpoint", "arch": spec["arch"],
+                "checkpoint_sha256": file_sha256(str(spec["checkpoint"]))}
+    return {"stage": "target_teacher", "kind": "trained", "target": target, "target_data": target_fingerprint,
+            "recipe": {k: v for k, v in spec.items() if k != "checkpoint"}, "resolution": suite.resolution}
+
+
 def evaluate_parts(suite: Suite, cell: Cell, pretrain_key: str, target_fingerprint: str, model: str,
-                   budget: int | None) -> dict[str, Any]:
-    recipe = suite.finetune_for(cell.target) if suite.eval == "finetune" else dict(suite.linear_probe)
+                   budget: int | None, target_teacher_key: str | None = None) -> dict[str, Any]:
+    recipe = {"finetune": lambda: suite.finetune_for(cell.target), "linear_probe": lambda: dict(suite.linear_probe),
+              "kd": lambda: dict(suite.kd)}[suite.eval]()
     return {"stage": "evaluate", "suite": suite.name, "cell": cell.id, "method": cell.method,
             "target": cell.target, "target_data": target_fingerprint, "seed": cell.seed,
             "pretrained": pretrain_key, "eval": suite.eval, "recipe": recipe, "model": model, "budget": budget,
+            **({"target_teacher": target_teacher_key} if target_teacher_key else {}),
             "protocol_version": PROTOCOL_VERSION}

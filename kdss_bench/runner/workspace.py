@@ -19,10 +19,13 @@ from kdss_bench.data.registry import load_dataset
 from kdss_bench.store.artifact_cache import ArtifactCache
 
 TEACHER_FILE = "teacher.pt"
+TARGET_TEACHER_FILE = "classifier.pt"
+TARGET_TEACHER_RECORD = "classifier.json"
 BACKBONE_FILE = "backbone.safetensors"
 CACHE_FOLDER = ".cache"
 
 _TEACHERS: dict[tuple[str, str], nn.Module] = {}
+"""(key, device) -> a loaded teacher: the self-supervised target model and the targets' classifiers."""
 _TEACHERS_LOCK = threading.Lock()
 
 
@@ -62,4 +65,23 @@ class Workspace:
             # channels_last: same math, about 1.3x faster convolutions on CPU (and the Tensor Core layout on CUDA)
             teacher = teacher.to(self.device, memory_format=torch.channels_last).eval()
             _TEACHERS[(key, str(self.device))] = teacher
+            return teacher
+
+    def target_teacher(self, key: str, target: str) -> nn.Module:
+        """The classifier teacher of ``target`` for ``eval: kd`` (a checkpoint, or trained by its stage)."""
+        from kdss_bench.train.target_teacher import load_target_teacher
+
+        with _TEACHERS_LOCK:
+            cached = _TEACHERS.get((f"target:{key}", str(self.device)))
+            if cached is not None:
+                return cached
+            spec, classes = self.suite.kd_teacher, self.image_set(target).num_classes
+            if spec["checkpoint"]:
+                teacher = load_target_teacher(spec["checkpoint"], arch=spec["arch"], num_classes=classes,
+                                              in_shape=self.in_shape)
+            else:
+                teacher = self.cache.load("target_teacher", key, lambda folder: load_target_teacher(
+                    folder / TARGET_TEACHER_FILE, arch=spec["arch"], num_classes=classes, in_shape=self.in_shape))
+            teacher = teacher.to(self.device)
+            _TEACHERS[(f"target:{key}", str(self.device))] = teacher
             return teacher

@@ -216,3 +216,23 @@ def test_ci_gate_suite_validates_and_matches_its_baseline():
         for target in ("lfw_faces", "textures3")}
     assert (REPO / "scripts" / "ci_gate.sh").is_file()
     assert "scripts/ci_gate.sh" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_cells_are_matched_on_every_axis_not_only_method_and_target(tmp_path):
+    from kdss_bench.report.compare import compare_paths
+    from kdss_bench.store.run_dir import RunDir
+
+    def write(root, shift):
+        for budget in (100, 500):
+            for seed in (0, 1):
+                cell = f"krr_st__b{budget}__t__seed{seed}"
+                RunDir(root, "s", cell).write_result({"method": "krr_st", "target": "t", "seed": seed,
+                                                      "budget": budget, "model": "m",
+                                                      "accuracy": budget / 10 + seed + (shift if budget == 500 else 0)})
+
+    write(tmp_path / "base", 0.0)
+    write(tmp_path / "new", -8.0)
+    comparison = compare_paths(tmp_path / "base", tmp_path / "new")
+    verdicts = {dict(row.base.axes)["budget"]: row.verdict for row in comparison.rows}
+    assert verdicts == {100: "same", 500: "regression"}, "the 500-image cell regressed, the 100-image one did not"
+    assert "krr_st (budget 500)" in comparison.to_markdown()

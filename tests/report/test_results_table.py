@@ -231,3 +231,46 @@ def test_gain_over_the_reference_is_paired_by_seed_when_the_seeds_match():
     text = gains_markdown(ResultsTable(_rows(cells)))
     assert "| krr_st | +2.00 (p " in text and "paired t-test over 3 seeds" in text and "Welch t-test over 2" in text
     assert gains_over(ResultsTable(_rows(cells)), "dm") == []
+
+
+def _axes_rows():
+    rows = []
+    for method in ("krr_st", "random"):
+        for budget in (100, 500):
+            for model in ("vgg11", "alexnet"):
+                for seed in (0, 1):
+                    rows.append({"suite": "s", "cell": f"{method}__b{budget}__{model}__t__seed{seed}",
+                                 "method": method, "target": "t", "seed": seed, "budget": budget, "model": model,
+                                 "accuracy": budget / 10 + seed + (5 if model == "vgg11" else 0)})
+    for model in ("vgg11", "alexnet"):
+        for seed in (0, 1):
+            rows.append({"suite": "s", "cell": f"no_pretrain__{model}__t__seed{seed}", "method": "no_pretrain",
+                         "target": "t", "seed": seed, "budget": None, "model": model, "accuracy": 1.0 + seed})
+    return rows
+
+
+def test_rows_split_by_every_axis_that_varies_in_the_order_the_suite_lists_them():
+    from kdss_bench.report.results_table import ResultsTable
+
+    table = ResultsTable(_axes_rows())
+    assert table.row_axes == ("method", "model", "budget") and table.column_axes == ("target",)
+    labels = [row.label for row in table.rows]
+    assert labels[:2] == ["krr_st (model vgg11, budget 100)", "krr_st (model vgg11, budget 500)"]
+    assert labels[-2:] == ["no_pretrain (model vgg11)", "no_pretrain (model alexnet)"]
+    assert table.cell_text(table.cell(table.rows[1], "t")) == "55.50 ± 0.50"
+
+
+def test_rows_and_columns_can_be_chosen_and_an_axis_placed_nowhere_joins_the_rows():
+    from kdss_bench.errors import KdssError
+    from kdss_bench.report.results_table import ResultsTable
+
+    table = ResultsTable(_axes_rows(), row_axes=["method", "model"], column_axes=["target", "budget"])
+    assert table.targets == ["t, budget 100", "t, budget 500", "t"], "no_pretrain has no budget: its own column"
+    assert table.cell(next(r for r in table.rows if r.label == "krr_st (model alexnet)"),
+                      "t, budget 500").mean == pytest.approx(50.5)
+    lone = ResultsTable(_axes_rows(), row_axes=["method"])
+    assert lone.row_axes == ("method", "model", "budget"), "rows are never averaged over a varying axis"
+    with pytest.raises(KdssError, match="unknown axis 'colour'"):
+        ResultsTable(_axes_rows(), row_axes=["colour"])
+    with pytest.raises(KdssError, match="both a row and a column"):
+        ResultsTable(_axes_rows(), row_axes=["method", "budget"], column_axes=["budget"])

@@ -125,3 +125,36 @@ def test_mkdt_targets_then_experts_then_distillation(write_suite):
     assert all(expert.deps == (teacher.id, targets.id) for expert in experts)
     assert set(distill.deps) == {teacher.id, targets.id, *(e.id for e in experts)}
     assert len({e.key for e in experts}) == 3
+
+
+def test_with_budgets_and_eval_models_one_distillation_serves_every_model_and_seed(write_suite):
+    text = TINY_SUITE.replace("budget: 12\n", "budgets: [10, 20]\n").replace(
+        "model: convnet_8_16_bn\n", "model: convnet_8_16_bn\neval_models: [convnet_8_16_bn, convnet_16_bn]\n").replace(
+        "seeds: [0]", "seeds: [0, 1]")
+    plan = build_plan(load_suite(write_suite(text)))
+    kinds = [node.kind for node in plan.nodes.values()]
+    assert kinds.count("teacher") == 1
+    assert kinds.count("distill") == 2, "one per budget: every eval model and seed reads it"
+    assert kinds.count("pretrain") == 2 * 2 * 2, "per budget, eval model and seed"
+    assert kinds.count("evaluate") == len(plan.cells) == 2 * 2 * 2 * 2 + 2 * 2 * 2
+    distill = {n.params["budget"]: n for n in plan.nodes.values() if n.kind == "distill"}
+    for node in plan.nodes.values():
+        if node.kind == "pretrain":
+            assert node.deps == (distill[node.params["budget"]].id,) and node.parts["model"] == node.params["model"]
+    config = plan.cell_config("krr_st__b20__convnet_16_bn__lfw_faces__seed1")
+    assert (config["budget"], config["model"], config["distill_model"]) == (20, "convnet_16_bn", "convnet_8_16_bn")
+
+
+def test_kd_evaluation_has_one_classifier_teacher_per_target_and_gaussian_needs_no_set(write_suite):
+    text = TINY_SUITE.replace("  no_pretrain: {}\n", "  gaussian: {}\n").replace(
+        "seeds: [0]\n", "seeds: [0]\neval: kd\nkd: {epochs: 2, batch_size: 8}\n"
+        "kd_teacher: {epochs: 1, batch_size: 32, arch: convnet_8_16_bn}\n")
+    plan = build_plan(load_suite(write_suite(text)))
+    teachers = [n for n in plan.nodes.values() if n.kind == "target_teacher"]
+    assert sorted(n.params["target"] for n in teachers) == ["lfw_faces", "textures3"]
+    for cell in plan.cells:
+        evaluation = plan.nodes[plan.cell_nodes[cell.id]]
+        teacher = next(n for n in teachers if n.params["target"] == cell.target)
+        assert teacher.id in evaluation.deps and evaluation.parts["target_teacher"] == teacher.key
+        if cell.method == "gaussian":
+            assert evaluation.deps == (teacher.id,) and evaluation.parts["noise_images"] == 12

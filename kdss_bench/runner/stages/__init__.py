@@ -9,8 +9,9 @@ from kdss_bench.runner.stages import (
     evaluate_stage,
     intermediate_stage,
     pretrain_stage,
+    target_teacher_stage,
     teacher_stage,
 )
 
 STAGE_RUNNERS = {"teacher": teacher_stage, "intermediate": intermediate_stage, "distill": distill_stage,
-                 "pretrain": pretrain_stage, "evaluate": evaluate_stage}
+                 "pretrain": pretrain_stage, "target_teacher": target_teacher_stage, "evaluate": evaluate_stage}

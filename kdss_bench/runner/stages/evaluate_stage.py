@@ -28,15 +28,19 @@ def run(ws: Workspace, job: StageJob, emit_for: EmitFactory) -> StageRecord:
     _write_set_preview(ws, job, run_dir)
     target = ws.image_set(params["target"])
     emit = emit_for(suite.eval)
-    recipe = (FinetuneRecipe(**suite.finetune_for(params["target"])) if suite.eval == "finetune"
-              else LinearProbeRecipe(**suite.linear_probe))
-    emit("start", total=recipe.iterations, key=node.key, target=params["target"], **job.where)
-    reset_peak_memory(ws.device.type)
-    started = time.perf_counter()
-    if suite.eval == "finetune":
-        outcome = finetune(model, init, target, recipe, seed=params["seed"], device=ws.device, emit=emit)
+    if suite.eval == "kd":
+        outcome, started, extra = _distil_knowledge(ws, job, model, init, target, emit)
     else:
-        outcome = linear_probe(model, init, target, recipe, seed=params["seed"], device=ws.device, emit=emit)
+        recipe = (FinetuneRecipe(**suite.finetune_for(params["target"])) if suite.eval == "finetune"
+                  else LinearProbeRecipe(**suite.linear_probe))
+        emit("start", total=recipe.iterations, key=node.key, target=params["target"], **job.where)
+        reset_peak_memory(ws.device.type)
+        started = time.perf_counter()
+        extra = {}
+        if suite.eval == "finetune":
+            outcome = finetune(model, init, target, recipe, seed=params["seed"], device=ws.device, emit=emit)
+        else:
+            outcome = linear_probe(model, init, target, recipe, seed=params["seed"], device=ws.device, emit=emit)
     wall = time.perf_counter() - started
     emit("end", wall_time_s=wall)
     peak = peak_memory_mb(ws.device.type)
@@ -65,12 +69,52 @@ def run(ws: Workspace, job: StageJob, emit_for: EmitFactory) -> StageRecord:
         "wall_time_s": round(wall + sum(u.wall_time_s for u in built_here), 3),
         "finished_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "stage_record": record.as_dict(),
+        **extra,
     }
     run_dir.write_result(result)
     emit_for("cell")("end", step=job.cell_step[0], total=job.cell_step[1], accuracy=result["accuracy"],
                      wall_time_s=result["wall_time_s"])
     record.result = result
     return record
+
+
+def _distil_knowledge(ws: Workspace, job: StageJob, model: str, init, target, emit):
+    """``eval: kd``: the target's classifier teacher distilled into the pre-trained student on the method's
+    distilled images (DSA-augmented) or, for ``gaussian``, a random student on noise."""
+    import json
+
+    import torch
+
+    from kdss_bench.methods.distilled_set import DistilledSet
+    from kdss_bench.runner.workspace import TARGET_TEACHER_RECORD
+    from kdss_bench.train.knowledge_distillation import knowledge_distill
+    from kdss_bench.train.recipes import KdRecipe
+
+    node, suite, params = job.node, ws.suite, job.node.params
+    recipe = KdRecipe(**suite.kd)
+    teacher_key = job.upstream_key("target_teacher")
+    teacher = ws.target_teacher(teacher_key, params["target"])
+    distill = job.upstream_key("distill")
+    gaussian = distill is None
+    if gaussian:
+        images = torch.empty(int(node.parts.get("noise_images", suite.budget)), 3, suite.resolution, suite.resolution)
+    else:
+        images = ws.cache.load("distill", distill, DistilledSet.load).images
+    batches = -(-int(images.shape[0]) // recipe.batch_size)
+    emit("start", total=recipe.epochs * batches, key=node.key, target=params["target"], gaussian=gaussian,
+         **job.where)
+    reset_peak_memory(ws.device.type)
+    started = time.perf_counter()
+    outcome = knowledge_distill(model, init, teacher, images, target, recipe, augment=not gaussian,
+                                gaussian=gaussian, seed=params["seed"], device=ws.device, emit=emit)
+    extra = {"kd_images": int(images.shape[0]), "kd_gaussian": gaussian}
+    if not suite.kd_teacher["checkpoint"]:
+        trained = ws.cache.folder("target_teacher", teacher_key) / TARGET_TEACHER_RECORD
+        try:
+            extra["kd_teacher_accuracy"] = round(float(json.loads(trained.read_text())["accuracy"]), 4)
+        except (OSError, ValueError, KeyError):
+            pass
+    return outcome, started, extra
 
 
 def _pretrained(ws: Workspace, pretrain_key: str, model_name: str):
