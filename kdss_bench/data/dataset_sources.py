@@ -301,7 +301,7 @@ def _catalogue() -> dict[str, DatasetSources]:
                         for k in range(1, 11)),
                       Expected("val_data.npz", "Imagenet64_val_npz.zip")),
             archives=tuple(
-                Archive(file, imagenet64_url + file, flatten=True, source="not published (ImageNet login)")
+                Archive(file, imagenet64_url + file, flatten=True)
                 for file in ("Imagenet64_train_part1_npz.zip", "Imagenet64_train_part2_npz.zip",
                              "Imagenet64_val_npz.zip")),
             signed=(*(f"train_data_batch_{k}.npz" for k in range(1, 11)), "val_data.npz"),
@@ -374,9 +374,10 @@ def missing_report(spec: DatasetSources, location: Path, *, download_asked: bool
             f"{archive.size:,} bytes" if archive.size else "",
             f"md5 {archive.md5}" if archive.md5 else "",
             f"sha256 {archive.sha256}" if archive.sha256 and not archive.md5 else "",
-        ) if part) or "no published size or checksum"
+        ) if part)
         destination = archive.target(location)
-        lines.append(f"  {archive.file} ({facts}; {archive.source}) from {archive.url}")
+        facts = f"{facts}; {archive.source}" if facts else "no published size or checksum"
+        lines.append(f"  {archive.file} ({facts}) from {archive.url}")
         lines.append(f"    put it in {destination}/ (or in {location.parent}/) and run this command again to check and "
                      f"{'copy' if archive.kind == 'file' else 'extract'} it, or {manual_step(archive, destination)}")
     return lines
