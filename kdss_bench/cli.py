@@ -475,8 +475,10 @@ def dash(
 
 def _add_bench() -> None:
     from kdss_bench.bench_cli import bench_app
+    from kdss_bench.data_cli import data_app
 
     app.add_typer(bench_app, name="bench")
+    app.add_typer(data_app, name="data")
 
 
 _add_bench()

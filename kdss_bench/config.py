@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kdss_bench.config_reader import ConfigReader, parse_yaml_mapping, read_suite_text
-from kdss_bench.errors import KdssError, SettingError
+from kdss_bench.errors import KdssError, MissingDataError, SettingError
 from kdss_bench.methods.registry import method_info, method_names
 from kdss_bench.methods.settings import MethodSettings, read_settings
 from kdss_bench.methods.suite_facts import SuiteFacts
@@ -463,6 +463,8 @@ def _check_names(suite: Suite, reader: ConfigReader, check_files: bool) -> None:
     if suite.teacher.kind == "barlow_twins" or suite.teacher.arch != "resnet18":
         check_model(suite.teacher.arch, ("teacher", "arch"))
 
+    missing: list[tuple[tuple[str, ...], MissingDataError]] = []
+
     def check_data(name: str, key: tuple[str, ...]) -> None:
         if not check_files:
             if name not in dataset_names() and name not in suite.datasets:
@@ -470,7 +472,9 @@ def _check_names(suite: Suite, reader: ConfigReader, check_files: bool) -> None:
                                         f"{', '.join(dataset_names())}, or declare it under 'datasets:'")
             return
         try:
-            check_dataset(name, data_root=suite.data_root, declared=suite.datasets)
+            check_dataset(name, data_root=suite.data_root, declared=suite.datasets, resolution=suite.resolution)
+        except MissingDataError as exc:  # reported after the other names, with one prepare command for all
+            missing.append((key, exc))
         except KdssError as exc:
             raise reader.error(key, str(exc)) from None
 
@@ -483,11 +487,30 @@ def _check_names(suite: Suite, reader: ConfigReader, check_files: bool) -> None:
         for name in suite.datasets:
             if name != suite.source and name not in suite.targets:
                 check_data(name, ("datasets", name))
+    if missing:
+        raise reader.error(missing[0][0], _missing_datasets_message([error for _, error in missing]))
     known = {*dataset_names(), *suite.datasets}
     for target in suite.finetune_iterations_per_target:
         if target not in known and target not in FINE_GRAINED_ITERATIONS:
             raise reader.error(("finetune", "iterations_per_target", target),
                                f"unknown dataset '{printable(target)}'; name a built-in or declared dataset")
+
+
+def _missing_datasets_message(errors: list[MissingDataError]) -> str:
+    """The first missing dataset's line; with more, their names and one prepare command for all of them."""
+    first = str(errors[0])
+    names = list(dict.fromkeys(error.dataset for error in errors))
+    if len(names) == 1:
+        return first
+    from kdss_bench.data.dataset_sources import prepare_command
+
+    roots = list(dict.fromkeys(error.root for error in errors))
+    others = ", ".join(names[1:])
+    text = first.rsplit("; run ", 1)[0] if len(roots) == 1 else first
+    if len(roots) > 1:
+        return f"{text}; also missing: {others}"
+    command = prepare_command(names, Path(roots[0]), download=any(error.downloadable for error in errors))
+    return f"{text}; {len(names) - 1} more of this suite's datasets are missing too ({others}); run {command}"
 
 
 def _check_method_settings(suite: Suite, reader: ConfigReader, check_files: bool) -> None:

@@ -19,6 +19,26 @@ class DataError(KdssError):
     """A dataset is missing, unreadable or has the wrong format."""
 
 
+class MissingDataError(DataError):
+    """A built-in dataset's files are not under the data root (and it has no usable prepared cache).
+
+    ``dataset`` is the built-in name ``kdss-bench data prepare`` takes, ``root`` the data root it
+    was looked for under, ``downloadable`` whether ``--download`` can fetch it (torchvision), so
+    that suite validation can name one prepare command for every missing dataset of a suite.
+    """
+
+    def __init__(self, message: str, *, dataset: str, root: str, downloadable: bool) -> None:
+        self.dataset, self.root, self.downloadable = dataset, root, downloadable
+        super().__init__(message)
+
+    def __reduce__(self):
+        return (_missing_data_error, (str(self), self.dataset, self.root, self.downloadable))
+
+
+def _missing_data_error(message: str, dataset: str, root: str, downloadable: bool) -> MissingDataError:
+    return MissingDataError(message, dataset=dataset, root=root, downloadable=downloadable)
+
+
 class ModelError(KdssError):
     """A model name does not match any registered architecture."""
 

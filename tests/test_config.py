@@ -187,6 +187,17 @@ def test_validating_a_suite_imports_no_torch():
     assert out.stdout.strip() == "False"
 
 
+def test_missing_built_in_datasets_name_their_files_and_one_prepare_command(write_suite, tmp_path):
+    text = TINY_SUITE.replace("targets: [lfw_faces, textures3]", "targets: [tinyimagenet, lfw_faces, cars]")
+    with pytest.raises(KdssError) as caught:
+        load_suite(write_suite(text), data_root=tmp_path)
+    message = str(caught.value)
+    assert "\n" not in message and ":10: key 'targets.0': dataset 'tinyimagenet' not found under " in message
+    assert "(expected tiny-imagenet-200/wnids.txt, tiny-imagenet-200/words.txt" in message
+    assert "from tiny-imagenet-200.zip); 1 more of this suite's datasets are missing too (cars)" in message
+    assert message.endswith(f"run kdss-bench data prepare tinyimagenet cars --root {tmp_path}")  # neither downloads
+
+
 # --- issue 9 section 1: one line, exit 2, nothing written, never a traceback or a hang --------------
 
 def one_line_error(path, **kwargs) -> str:

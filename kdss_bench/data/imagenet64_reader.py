@@ -1,7 +1,9 @@
 """Reader for Downsampled ImageNet 64x64 (Chrabaszcz et al. 2017) in the official npz release's layout.
 
-The folder given (``<data_root>/imagenet64`` for the built-in name) is where the official
-``Imagenet64_train_npz.zip`` and ``Imagenet64_val_npz.zip`` were both extracted::
+The folder given (``<data_root>/imagenet64`` for the built-in name) holds the npz files of the
+official ``Imagenet64_train_part1_npz.zip``, ``Imagenet64_train_part2_npz.zip`` and
+``Imagenet64_val_npz.zip`` (each zip keeps them in one folder: ``unzip -j`` them here, or let
+``kdss-bench data prepare imagenet64`` do it)::
 
     <folder>/train_data_batch_1.npz ... train_data_batch_10.npz   1,281,167 images in all
     <folder>/val_data.npz                                         50,000 images
@@ -55,9 +57,9 @@ _CHUNK = 8192  # images resized at once: a float copy of this many images, not o
 
 def _extract_hint(root: Path) -> str:
     return (
-        f"download Imagenet64_train_npz.zip and Imagenet64_val_npz.zip from {ARCHIVE_URL} and extract "
-        f"both into {root}, giving {root / TRAIN_FILES[0]} ... {TRAIN_FILES[-1]} and {TEST_FILE} "
-        "(kdss-bench does not download them)"
+        f"download Imagenet64_train_part1_npz.zip, Imagenet64_train_part2_npz.zip and Imagenet64_val_npz.zip "
+        f"from {ARCHIVE_URL} and extract their npz files into {root} (unzip -j), giving {root / TRAIN_FILES[0]} ... "
+        f"{TRAIN_FILES[-1]} and {TEST_FILE} (kdss-bench does not download them)"
     )
 
 

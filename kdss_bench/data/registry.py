@@ -64,8 +64,8 @@ ARCHIVE_SETS: dict[str, str] = {
     "tinyimagenet": "Tiny-ImageNet-200 (official archive): 200 classes, 100,000 / 10,000 (labelled val as test), "
     "64x64; extract tiny-imagenet-200.zip",
     "imagenet64": "Downsampled ImageNet 64x64 (official npz release): 1000 classes, 1,281,167 / 50,000 (val as "
-    "test); held in memory: ~16 GB at 64 px, ~4 GB at 32 px; extract Imagenet64_train_npz.zip + "
-    "Imagenet64_val_npz.zip",
+    "test); held in memory: ~16 GB at 64 px, ~4 GB at 32 px; extract Imagenet64_train_part1_npz.zip, "
+    "Imagenet64_train_part2_npz.zip + Imagenet64_val_npz.zip",
 }
 
 BUNDLED_SETS: dict[str, str] = {
@@ -153,10 +153,19 @@ def check_dataset(
     data_root: Path | str | None,
     declared: Mapping[str, Mapping[str, Any]] | None = None,
     download: bool = False,
+    resolution: int | None = None,
 ) -> None:
-    """Raise ConfigError / DataError if ``name`` cannot be loaded; reads only headers and listings."""
+    """Raise ConfigError / DataError if ``name`` cannot be loaded; reads only headers and listings.
+
+    A built-in torchvision or archive set passes when every file its reader needs is under
+    ``<data_root>/<name>``, or when a usable prepared cache stands in for them (at ``resolution``;
+    at any resolution when None); otherwise a :class:`~kdss_bench.errors.MissingDataError` names the
+    missing files, their archive and the ``kdss-bench data prepare`` command. No torch import.
+    """
     source = resolve_dataset(name, data_root=data_root, declared=declared)
-    if source.format == "npz":
+    if _preparable(source):
+        _check_preparable(name, source, download, resolution)
+    elif source.format == "npz":
         from kdss_bench.data.npz_reader import inspect_npz
 
         inspect_npz(source.location, name=name)
@@ -190,7 +199,9 @@ def load_dataset(
     an edited file, a different data root or a different train subset loads afresh. A declared
     ``train_per_class`` keeps that many seeded train images per class (all of a smaller class)
     and recomputes the normalisation statistics from them; the test split is the full one.
-    The returned tensors are shared: do not modify them in place.
+    A built-in torchvision or archive set is read from its prepared cache (``kdss-bench data
+    prepare``) when that is valid for the same source files, else from the originals; both give
+    the same tensors. The returned tensors are shared: do not modify them in place.
     """
     source = resolve_dataset(name, data_root=data_root, declared=declared)
     key = (name, resolution, source, _file_signature(source))
@@ -224,6 +235,18 @@ _CACHE_LOCK = threading.Lock()
 
 
 def _read(source: DatasetSource, resolution: int, download: bool) -> ImageSet:
+    """The prepared cache when it is usable (see :mod:`kdss_bench.data.prepared_cache`), else the originals."""
+    if _preparable(source):
+        from kdss_bench.data.prepared_cache import read_prepared
+
+        prepared = read_prepared(source, resolution)
+        if prepared is not None:
+            return prepared
+    return read_source(source, resolution, download=download)
+
+
+def read_source(source: DatasetSource, resolution: int, *, download: bool = False) -> ImageSet:
+    """Read ``source`` from its original files (never from a prepared cache)."""
     if source.format == "npz":
         from kdss_bench.data.npz_reader import read_npz
 
@@ -264,6 +287,30 @@ def _archive_functions(variant: str | None) -> tuple[Callable[..., None], Callab
 
         return check_imagenet64, read_imagenet64
     raise DataError(f"no reader for archive dataset {variant!r}; use one of {', '.join(ARCHIVE_SETS)}")
+
+
+def _preparable(source: DatasetSource) -> bool:
+    """A built-in torchvision or archive set in its own folder ``<root>/<name>`` (what ``data prepare`` handles)."""
+    from kdss_bench.data.dataset_sources import SOURCES
+
+    return (source.format in ("torchvision", "archive") and source.variant in SOURCES
+            and source.location is not None and source.location.name == source.variant)
+
+
+def _check_preparable(name: str, source: DatasetSource, download: bool, resolution: int | None) -> None:
+    from kdss_bench.data.dataset_sources import missing_error, missing_paths, sources_of
+
+    assert source.variant is not None and source.location is not None
+    spec = sources_of(source.variant)
+    if not missing_paths(spec, source.location):
+        return
+    from kdss_bench.data.prepared_cache import has_usable_cache
+
+    if has_usable_cache(spec, source.location, resolution):
+        return
+    if download and spec.downloadable:
+        return
+    raise missing_error(name, spec, source.location)
 
 
 def _file_signature(source: DatasetSource) -> tuple[int, int] | None:

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from kdss_bench.data.cub_reader import check_cub, read_cub
 from kdss_bench.data.registry import check_dataset, clear_dataset_cache, describe_dataset, load_dataset
 from kdss_bench.errors import DataError
-
-CLASSES = ["001.Black_footed_Albatross", "002.Laysan_Albatross", "003.Sooty_Albatross"]
-# (image id, class id 1-based, is_train, grey value, (width, height)); ids deliberately not sorted by class.
-IMAGES = [
-    (1, 1, 1, 20, (20, 14)),
-    (2, 1, 0, 40, (9, 12)),
-    (3, 2, 1, 60, (16, 16)),
-    (4, 3, 0, 80, (30, 18)),
-    (5, 3, 1, 100, (12, 20)),
-    (6, 2, 1, 120, (14, 11)),
-    (7, 1, 1, 140, (10, 10)),
-]
+from tests.data.tiny_trees import CUB_CLASSES as CLASSES
+from tests.data.tiny_trees import CUB_IMAGES as IMAGES
+from tests.data.tiny_trees import cub_image_path as _image_path
+from tests.data.tiny_trees import write_cub2011 as _write_cub
 
 
 @pytest.fixture(autouse=True)
@@ -31,34 +21,6 @@ def _empty_cache():
     clear_dataset_cache()
     yield
     clear_dataset_cache()
-
-
-def _image_path(image_id: int, class_id: int) -> str:
-    cls = CLASSES[class_id - 1]
-    return f"{cls}/{cls.split('.', 1)[1]}_{image_id:04d}_{image_id + 700}.jpg"
-
-
-def _write_cub(root: Path) -> Path:
-    """The official layout: <root>/CUB_200_2011/{images.txt, ..., images/<class>/*.jpg}."""
-    base = root / "CUB_200_2011"
-    for image_id, class_id, _, value, size in IMAGES:
-        path = base / "images" / _image_path(image_id, class_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Constant colour (value, value // 2, 255 - value): resizing keeps it, the pixel names the file.
-        # Image 5 is stored grey, as a few real CUB photos are.
-        pixel = np.array([value, value // 2, 255 - value], np.uint8)
-        array = np.broadcast_to(pixel, (size[1], size[0], 3)).copy()
-        image = Image.fromarray(array[..., 0]) if image_id == 5 else Image.fromarray(array)
-        image.save(path, format="JPEG", quality=100)
-    (base / "images.txt").write_text(
-        "".join(f"{i} {_image_path(i, c)}\n" for i, c, *_ in IMAGES)
-    )
-    # Label and split files are joined on the image id, not the line: write them in reverse order.
-    (base / "image_class_labels.txt").write_text("".join(f"{i} {c}\n" for i, c, *_ in reversed(IMAGES)))
-    (base / "train_test_split.txt").write_text("".join(f"{i} {t}\n" for i, _, t, *_ in reversed(IMAGES)))
-    (base / "classes.txt").write_text("".join(f"{k} {name}\n" for k, name in enumerate(CLASSES, start=1)))
-    (root / "attributes.txt").write_text("1 has_bill_shape::curved_(up_or_down)\n")  # also in the tarball
-    return base
 
 
 def _close_to(values: torch.Tensor, expected: list[int], tolerance: int = 3) -> bool:

@@ -7,17 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from scipy.io import loadmat, savemat
 
 from kdss_bench.data.dogs_reader import check_dogs, read_dogs
 from kdss_bench.data.registry import check_dataset, clear_dataset_cache, describe_dataset, load_dataset
 from kdss_bench.errors import DataError
-
-FOLDERS = ["n02085620-Chihuahua", "n02085782-Japanese_spaniel", "n02116738-African_hunting_dog"]
-# (folder index, image number, grey value, (width, height))
-TRAIN = [(0, 5927, 20, (20, 14)), (2, 101, 60, (9, 12)), (1, 77, 100, (16, 30)), (0, 12, 140, (12, 12))]
-TEST = [(1, 9, 180, (25, 17)), (2, 3, 220, (10, 13))]
+from tests.data.tiny_trees import DOGS_TEST as TEST
+from tests.data.tiny_trees import dogs_relative as _relative
+from tests.data.tiny_trees import save_dogs_list as _save_list
+from tests.data.tiny_trees import write_dogs as _write_dogs
 
 
 @pytest.fixture(autouse=True)
@@ -25,34 +23,6 @@ def _empty_cache():
     clear_dataset_cache()
     yield
     clear_dataset_cache()
-
-
-def _relative(folder: int, number: int) -> str:
-    wnid = FOLDERS[folder].split("-", 1)[0]
-    return f"{FOLDERS[folder]}/{wnid}_{number}.jpg"
-
-
-def _save_list(path: Path, entries: list[tuple[int, int, int, tuple[int, int]]], label_dtype=np.uint8) -> None:
-    """The real files' structure: file_list and annotation_list are (N, 1) cells of 1-element string
-    arrays, labels an (N, 1) numeric array of 1-based classes."""
-    files = np.empty((len(entries), 1), dtype=object)
-    annotations = np.empty((len(entries), 1), dtype=object)
-    for row, (folder, number, _, _) in enumerate(entries):
-        files[row, 0] = np.array([_relative(folder, number)])
-        annotations[row, 0] = np.array([_relative(folder, number)[: -len(".jpg")]])
-    labels = np.array([[folder + 1] for folder, *_ in entries], dtype=label_dtype)
-    savemat(path, {"file_list": files, "annotation_list": annotations, "labels": labels})
-
-
-def _write_dogs(root: Path, label_dtype=np.uint8) -> Path:
-    for folder, number, value, size in TRAIN + TEST:
-        path = root / "Images" / _relative(folder, number)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pixel = np.array([value, value // 2, 255 - value], np.uint8)
-        Image.fromarray(np.broadcast_to(pixel, (size[1], size[0], 3)).copy()).save(path, quality=100)
-    _save_list(root / "train_list.mat", TRAIN, label_dtype)
-    _save_list(root / "test_list.mat", TEST, label_dtype)
-    return root
 
 
 def _close_to(values: torch.Tensor, expected: list[int], tolerance: int = 3) -> bool:

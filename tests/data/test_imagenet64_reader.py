@@ -12,11 +12,9 @@ from kdss_bench.data import imagenet64_reader
 from kdss_bench.data.imagenet64_reader import check_imagenet64, read_imagenet64
 from kdss_bench.data.registry import check_dataset, clear_dataset_cache, describe_dataset, load_dataset
 from kdss_bench.errors import DataError
-
-TRAIN_FILES = [f"train_data_batch_{k}.npz" for k in range(1, 11)]
-# 1-based labels per train file (sizes differ, as the real last file is shorter); 1000 is the last class.
-TRAIN_LABELS = [[1, 1000], [5], [7, 2, 3], [9], [10], [11], [12], [13], [14], [999]]
-VAL_LABELS = [3, 1000, 1]
+from tests.data.tiny_trees import IMAGENET64_TRAIN_LABELS as TRAIN_LABELS
+from tests.data.tiny_trees import save_imagenet64 as _save
+from tests.data.tiny_trees import write_imagenet64 as _write_imagenet64
 
 
 @pytest.fixture(autouse=True)
@@ -24,31 +22,6 @@ def _empty_cache():
     clear_dataset_cache()
     yield
     clear_dataset_cache()
-
-
-def _image(label: int, position: int) -> np.ndarray:
-    """(3, 64, 64): red = label % 256, green = the image's position in its file, blue = 200 (constant)."""
-    planes = np.empty((3, 64, 64), np.uint8)
-    planes[0], planes[1], planes[2] = label % 256, position, 200
-    return planes
-
-
-def _save(path: Path, labels: list[int], *, train: bool, images: np.ndarray | None = None) -> None:
-    """The release's keys and dtypes: data uint8 (N, 12288) channel-major rows, labels int64 1-based,
-    and (train files) mean float64 (12288,)."""
-    if images is None:
-        images = np.stack([_image(label, k) for k, label in enumerate(labels)])
-    data = images.reshape(len(labels), 3 * 64 * 64)
-    extra = {"mean": data.mean(axis=0)} if train else {}
-    np.savez(path, data=data, labels=np.asarray(labels, dtype=np.int64), **extra)
-
-
-def _write_imagenet64(root: Path) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    for file, labels in zip(TRAIN_FILES, TRAIN_LABELS, strict=True):
-        _save(root / file, labels, train=True)
-    _save(root / "val_data.npz", VAL_LABELS, train=False)
-    return root
 
 
 def test_sizes_labels_names_channels_and_split(tmp_path: Path) -> None:
@@ -124,11 +97,11 @@ def test_missing_folder_or_file_says_which_archive_to_extract_where(tmp_path: Pa
         check_dataset("imagenet64", data_root=tmp_path, declared=None)
     message = str(info.value)
     assert "\n" not in message
-    assert str(tmp_path / "imagenet64") in message and "Imagenet64_train_npz.zip" in message
+    assert str(tmp_path / "imagenet64") in message and "Imagenet64_train_part1_npz.zip" in message
 
     root = _write_imagenet64(tmp_path / "imagenet64")
     (root / "train_data_batch_7.npz").unlink()
-    with pytest.raises(DataError, match="train_data_batch_7.npz not found.*Imagenet64_train_npz.zip"):
+    with pytest.raises(DataError, match="train_data_batch_7.npz not found.*Imagenet64_train_part2_npz.zip"):
         check_imagenet64(root, name="imagenet64")
     _save(root / "train_data_batch_7.npz", [1], train=True)
     (root / "val_data.npz").unlink()

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from kdss_bench.data.registry import check_dataset, clear_dataset_cache, describe_dataset, load_dataset
 from kdss_bench.data.tinyimagenet_reader import check_tinyimagenet, read_tinyimagenet
 from kdss_bench.errors import DataError
-
-# wnids.txt order (deliberately not sorted): the class order.
-WNIDS = ["n03444034", "n01443537", "n02012849", "n03126707"]
-WORDS = {
-    "n01443537": "goldfish, Carassius auratus",
-    "n03444034": "go-kart",
-    "n02012849": "crane",  # two 'crane' synsets, as in ImageNet: the id is appended to tell them apart
-    "n03126707": "crane",
-}
-# class index -> (R, G, B) of each of its train images; image 1 of class 1 is stored grey.
-TRAIN = {0: [(200, 40, 10), (190, 60, 20)], 1: [(10, 220, 30)], 2: [(30, 30, 210), (60, 90, 120)], 3: [(250, 5, 5)]}
-# (file, class index, colour), in val_annotations.txt order.
-VAL = [("val_0.JPEG", 2, (5, 100, 240)), ("val_1.JPEG", 0, (240, 120, 0)), ("val_2.JPEG", 1, (70, 70, 70))]
+from tests.data.tiny_trees import TINY_TRAIN as TRAIN
+from tests.data.tiny_trees import TINY_VAL as VAL
+from tests.data.tiny_trees import TINY_WNIDS as WNIDS
+from tests.data.tiny_trees import write_tinyimagenet as _write_tiny
 
 
 @pytest.fixture(autouse=True)
@@ -32,34 +21,6 @@ def _empty_cache():
     clear_dataset_cache()
     yield
     clear_dataset_cache()
-
-
-def _jpeg(path: Path, colour: tuple[int, int, int], grey: bool = False, size: int = 8) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    array = np.broadcast_to(np.array(colour, np.uint8), (size, size, 3)).copy()
-    image = Image.fromarray(array[..., 0]) if grey else Image.fromarray(array)
-    image.save(path, format="JPEG", quality=100, subsampling=0)
-
-
-def _write_tiny(root: Path) -> Path:
-    base = root / "tiny-imagenet-200"
-    base.mkdir(parents=True)
-    (base / "wnids.txt").write_text("".join(f"{w}\n" for w in WNIDS))
-    # words.txt covers all of WordNet: other synsets before and after, tab-separated.
-    lines = ["n00001740\tentity", *(f"{w}\t{WORDS[w]}" for w in sorted(WORDS)), "n15102894\tfirewood"]
-    (base / "words.txt").write_text("\n".join(lines) + "\n")
-    for label, colours in TRAIN.items():
-        wnid = WNIDS[label]
-        for number, colour in enumerate(colours):
-            _jpeg(base / "train" / wnid / "images" / f"{wnid}_{number}.JPEG", colour, grey=(label, number) == (1, 0))
-        (base / "train" / wnid / f"{wnid}_boxes.txt").write_text(f"{wnid}_0.JPEG\t0\t0\t7\t7\n")
-    rows = []
-    for file, label, colour in VAL:
-        _jpeg(base / "val" / "images" / file, colour)
-        rows.append(f"{file}\t{WNIDS[label]}\t0\t1\t6\t7\n")
-    (base / "val" / "val_annotations.txt").write_text("".join(rows))
-    _jpeg(base / "test" / "images" / "test_0.JPEG", (1, 2, 3))  # unlabelled: ignored
-    return base
 
 
 def _close_to(values: torch.Tensor, expected, tolerance: int = 4) -> bool:
