@@ -173,6 +173,10 @@ def _grid_shape(suite: Suite) -> str:
         axes.append((len(suite.budgets), "budgets"))
     if suite.eval_models:
         axes.append((len(suite.eval_models), "eval models"))
+    if suite.protocols:
+        axes.append((len(suite.protocols), "protocols"))
+    if suite.label_fractions:
+        axes.append((len(suite.label_fractions), "label fractions"))
     axes += [(len(suite.targets), "targets"), (len(suite.seeds), "seeds")]
     return " x ".join(f"{count} {name}" for count, name in axes)
 
@@ -388,8 +392,9 @@ def validate(
     for path in suites:
         loaded = load_suite(path, data_root=data_root, check_files=check_files)
         _print_warnings(loaded)
-        axes = "".join(f"; {name} {list(values)}" for name, values in (("budgets", loaded.budgets),
-                                                                        ("eval models", loaded.eval_models)) if values)
+        axes = "".join(f"; {name} {list(values)}" for name, values in (
+            ("budgets", loaded.budgets), ("eval models", loaded.eval_models), ("protocols", loaded.protocols),
+            ("label fractions", loaded.label_fractions)) if values)
         typer.echo(f"ok {path}: suite {loaded.name}, {len(expand_grid(loaded))} cells "
                    f"({', '.join(loaded.methods)} on {', '.join(loaded.targets)}; seeds {loaded.seeds}{axes})")
 

@@ -27,6 +27,7 @@ from kdss_bench.train.recipes import (
     KdRecipe,
     LabelRegressionPretrainRecipe,
     LinearProbeRecipe,
+    MkdtProtocolRecipe,
     PretrainRecipe,
     Recipe,
     TargetTeacherRecipe,
@@ -44,9 +45,16 @@ EVAL_MODES = ("finetune", "linear_probe", "kd")
 KD_TEACHER_KEYS = ("checkpoint", "arch", "seed")
 """``kd_teacher:`` keys besides its recipe: a checkpoint to load instead of training, the architecture, the seed."""
 DEVICES = ("auto", "cpu", "cuda")
+PROTOCOLS = ("krr_st", "mkdt")
+"""Evaluation protocols: ``krr_st`` (the paper's: the method's pre-training recipe, then the suite's ``eval``)
+and ``mkdt`` (MKDT's: 20 epochs of MSE to the set's targets, then an L-BFGS linear probe)."""
+LABEL_SAMPLINGS = ("stratified", "random")
+"""How a label fraction draws the target's training images: a seeded fraction of each class (at least one),
+or a seeded uniform sample of the split (MKDT's ``subset_frac``)."""
 TOP_LEVEL_KEYS = (
     "name", "description", "data_root", "datasets", "source", "budget", "budgets", "resolution", "model",
-    "eval_models", "kd", "kd_teacher",
+    "eval_models", "kd", "kd_teacher", "protocols", "mkdt_protocol", "label_fraction", "label_fractions",
+    "label_sampling",
     "teacher", "methods", "targets", "seeds", "distill_seed", "eval", "recipe", "pretrain",
     "pretrain_classifier", "pretrain_label_regression", "finetune", "linear_probe", "device",
     "resources", "slurm",
@@ -130,6 +138,14 @@ class Suite:
     """The ``budgets:`` axis (images per distilled set); empty: the one ``budget``, and no axis in cell ids."""
     eval_models: tuple[str, ...] = ()
     """The ``eval_models:`` axis (the architecture pre-trained on each set and evaluated); empty: ``model``."""
+    protocols: tuple[str, ...] = ()
+    """The ``protocols:`` axis (see PROTOCOLS); empty: ``krr_st`` only, and no axis in cell ids."""
+    mkdt_protocol: dict[str, Any] = field(default_factory=lambda: recipe_defaults(MkdtProtocolRecipe))
+    label_fraction: float = 1.0
+    """The fraction of each target's training labels the evaluation sees (1: all of them)."""
+    label_fractions: tuple[float, ...] = ()
+    """The ``label_fractions:`` axis; empty: the one ``label_fraction``."""
+    label_sampling: str = "stratified"
 
     @property
     def all_budgets(self) -> tuple[int, ...]:
@@ -138,6 +154,14 @@ class Suite:
     @property
     def all_eval_models(self) -> tuple[str, ...]:
         return self.eval_models or (self.model,)
+
+    @property
+    def all_protocols(self) -> tuple[str, ...]:
+        return self.protocols or ("krr_st",)
+
+    @property
+    def all_label_fractions(self) -> tuple[float, ...]:
+        return self.label_fractions or (self.label_fraction,)
 
     def finetune_for(self, target: str) -> dict[str, Any]:
         recipe = dict(self.finetune)
@@ -224,6 +248,11 @@ def suite_from_text(text: str, path: str | Path, *, data_root: str | Path | None
     linear_probe = _read_recipe(data.get("linear_probe"), LinearProbeRecipe, reader)
     kd = _read_recipe(data.get("kd"), KdRecipe, reader)
     kd_teacher = _read_kd_teacher(data.get("kd_teacher"), reader, resolved_root, check_files)
+    protocols = _read_protocols(data, reader, eval_mode)
+    mkdt_protocol = _read_recipe(data.get("mkdt_protocol"), MkdtProtocolRecipe, reader)
+    label_fraction, label_fractions = _read_label_fractions(data, reader, eval_mode)
+    label_sampling = reader.string(data.get("label_sampling", "stratified"), ("label_sampling",),
+                                   choices=LABEL_SAMPLINGS)
     teacher = _read_teacher(reader.required(data, ("teacher",)), reader, resolved_root, check_files)
     resources = _read_resources(data.get("resources"), reader)
     slurm = _read_slurm(data.get("slurm"), reader)
@@ -237,6 +266,8 @@ def suite_from_text(text: str, path: str | Path, *, data_root: str | Path | None
         finetune_iterations_per_target=per_target,
         linear_probe=linear_probe, device=device, resources=resources, slurm=slurm,
         warnings=tuple(warnings), budgets=budgets, eval_models=eval_models, kd=kd, kd_teacher=kd_teacher,
+        protocols=protocols, mkdt_protocol=mkdt_protocol, label_fraction=label_fraction,
+        label_fractions=label_fractions, label_sampling=label_sampling,
     )
     _check_names(suite, reader, check_files)
     _check_method_settings(suite, reader, check_files)
@@ -285,6 +316,48 @@ def _read_budgets(data: dict, reader: ConfigReader) -> tuple[int, tuple[int, ...
     if len(set(budgets)) != len(budgets):
         raise reader.error(key, f"budgets repeat: {budgets}; list each once")
     return budgets[0], (tuple(budgets) if key == ("budgets",) else ())
+
+
+def _read_protocols(data: dict, reader: ConfigReader, eval_mode: str) -> tuple[str, ...]:
+    """``protocols: [krr_st, mkdt]``: each cell evaluated under each protocol, on the same distilled sets."""
+    if "protocols" not in data:
+        return ()
+    key = ("protocols",)
+    protocols = tuple(reader.string_list(data["protocols"], key))
+    for index, name in enumerate(protocols):
+        if name not in PROTOCOLS:
+            raise reader.error((*key, str(index)), f"unknown protocol '{printable(name)}'; choose from "
+                                                   f"{', '.join(PROTOCOLS)}")
+    if len(set(protocols)) != len(protocols):
+        raise reader.error(key, f"protocols repeat: {', '.join(protocols)}; list each once")
+    if eval_mode == "kd":
+        raise reader.error(key, "protocols compare transfer evaluations; 'eval: kd' has its own; remove "
+                                "'protocols' or set eval to finetune or linear_probe")
+    return protocols
+
+
+def _read_label_fractions(data: dict, reader: ConfigReader, eval_mode: str) -> tuple[float, tuple[float, ...]]:
+    """``label_fraction: F`` or the axis ``label_fractions: [F, ...]``, each in (0, 1]."""
+    if "label_fraction" in data and "label_fractions" in data:
+        raise reader.error(("label_fractions",), "give either 'label_fraction: F' or 'label_fractions: [F, ...]'")
+    if "label_fraction" not in data and "label_fractions" not in data:
+        return 1.0, ()
+    key = ("label_fraction",) if "label_fraction" in data else ("label_fractions",)
+    values = [data["label_fraction"]] if key == ("label_fraction",) else data["label_fractions"]
+    if not isinstance(values, list) or not values:
+        raise reader.error(key, "expected a non-empty list of fractions, e.g. [0.05, 0.5]")
+    fractions = []
+    for index, value in enumerate(values):
+        where = key if key == ("label_fraction",) else (*key, str(index))
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < float(value) <= 1.0:
+            shown = f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else show(value)
+            raise reader.error(where, f"expected a fraction of the training labels in (0, 1], got {shown}")
+        fractions.append(float(value))
+    if len(set(fractions)) != len(fractions):
+        raise reader.error(key, f"label fractions repeat: {fractions}; list each once")
+    if eval_mode == "kd" and fractions != [1.0]:
+        raise reader.error(key, "'eval: kd' uses no target labels; remove the label fraction")
+    return fractions[0], (tuple(fractions) if key == ("label_fractions",) else ())
 
 
 def _read_declared_datasets(value: Any, reader: ConfigReader, warnings: list[str]) -> dict[str, dict]:

@@ -301,6 +301,16 @@ def test_a_declared_dataset_that_shadows_a_built_in_is_one_warning(write_suite):
      "torchvision name 'mnist' is not one of"),
     (TINY_SUITE.replace("  no_pretrain: {}", "  mtt: {dsa_strategy: color_blur}").replace("budget: 12", "budget: 20"),
      "methods.mtt.dsa_strategy", "unknown op family 'blur'"),
+    (TINY_SUITE + "protocols: [krr_st, mkdtt]\n", "protocols.1", "unknown protocol 'mkdtt'; choose from krr_st, mkdt"),
+    (TINY_SUITE + "protocols: [mkdt, mkdt]\n", "protocols", "protocols repeat"),
+    (TINY_SUITE + "protocols: [mkdt]\neval: kd\n", "protocols", "remove 'protocols' or set eval"),
+    (TINY_SUITE + "label_fractions: [0.05, 0]\n", "label_fractions.1", "expected a fraction of the training labels"),
+    (TINY_SUITE + "label_fraction: 1.5\n", "label_fraction", "in (0, 1], got 1.5"),
+    (TINY_SUITE + "label_fraction: 0.5\nlabel_fractions: [0.5]\n", "label_fractions", "give either"),
+    (TINY_SUITE + "label_fraction: 0.5\neval: kd\n", "label_fraction", "'eval: kd' uses no target labels"),
+    (TINY_SUITE + "label_sampling: balanced\n", "label_sampling", "stratified"),
+    (TINY_SUITE + "mkdt_protocol: {probe_steps: 0}\n", "mkdt_protocol.probe_steps", "positive integer"),
+    (TINY_SUITE + "mkdt_protocol: {learned: true}\n", "mkdt_protocol", "learned"),
 ])
 def test_validate_refuses_what_run_would_refuse(write_suite, text, key, fragment):
     message = one_line_error(write_suite(text), check_files=False)

@@ -5,7 +5,10 @@ axes that vary among its results: rows are the method, then the evaluation model
 any other setting that varies (never averaged together), columns the target; ``row_axes`` /
 ``column_axes`` choose another layout (``--rows method --columns target,budget``). ``no_pretrain``
 (the paper's "no pre-training" reference) is listed last. With the suite's planned cells, a cell
-with fewer seeds than planned says so and the table says it is incomplete.
+with fewer seeds than planned says so and the table says it is incomplete. Where rows vary by
+evaluation protocol, they come in one block per protocol (and label fraction), each row with its
+rank within its block, and the footer gives the rank agreement between protocols
+(:mod:`kdss_bench.report.protocol_ranks`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kdss_bench.errors import KdssError
+from kdss_bench.report.protocol_ranks import Agreement, agreements, block_ranks
 from kdss_bench.report.statistics import finite_or_none, mean_std
 
 if TYPE_CHECKING:
@@ -36,7 +40,14 @@ AXIS_NAMES = {"model": "model", "budget": "budget", "protocol": "protocol", "lab
 MISSING = "—"
 DECIMALS = 2
 METRIC_TEXT = "top-1 test accuracy (%), mean ± population std"
-CSV_FIELDS = ("method", "target", "mean", "std", "n", "seeds", "best", "planned", *SETTING_KEYS)
+CSV_FIELDS = ("method", "target", "mean", "std", "n", "seeds", "best", "planned", *SETTING_KEYS, "rank")
+PROTOCOL_ORDER = ("krr_st", "mkdt")
+"""Protocols in the order a table without its suite's plan shows them (the paper's first)."""
+BLOCK_AXES = ("protocol", "label_fraction")
+PROTOCOL_TEXT = {"krr_st": "each method's own pre-training recipe, then {eval}",
+                 "mkdt": ("a short MSE pre-training to the set's targets, then {eval} (a linear head fitted by "
+                          "L-BFGS on frozen features)")}
+"""Row axes that split a table into blocks of their own (rows ranked within each) when protocols vary."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +142,8 @@ class ResultsTable:
         target_rank = _ranker([r["target"] for r in [*planned_cells, *records] if r.get("target")], target_order)
         ranks = {"method": method_rank, "target": target_rank}
         for axis in ("model", "protocol"):  # in the order the suite lists them, not alphabetically
-            ranks[axis] = _ranker([r[axis] for r in [*planned_cells, *records] if r.get(axis) is not None], None)
+            ranks[axis] = _ranker([r[axis] for r in [*planned_cells, *records] if r.get(axis) is not None],
+                                  PROTOCOL_ORDER if axis == "protocol" and not planned_cells else None)
 
         groups: dict[tuple[TableRow, TableColumn], list[Mapping[str, Any]]] = {}
         for record in records:
@@ -144,7 +156,16 @@ class ResultsTable:
         def order(values: tuple[tuple[str, Any], ...]) -> list:
             return [ranks[axis](value) if axis in ranks else _sort_key(value) for axis, value in values]
 
-        self.rows: list[TableRow] = sorted({row for row, _ in (*groups, *planned_count)}, key=lambda r: order(r.values))
+        self.blocked = "protocol" in self.varying and "protocol" in self.row_axes
+        """Rows come in blocks per protocol (and label fraction), ranked within each."""
+
+        def row_order(row: TableRow) -> list:
+            if not self.blocked:
+                return order(row.values)
+            first = tuple(item for item in row.values if item[0] in BLOCK_AXES)
+            return order(first) + order(tuple(item for item in row.values if item[0] not in BLOCK_AXES))
+
+        self.rows: list[TableRow] = sorted({row for row, _ in (*groups, *planned_count)}, key=row_order)
         columns = sorted({column for _, column in (*groups, *planned_count)}, key=lambda c: order(c.values))
         self.columns: list[TableColumn] = columns
         self.targets: list[str] = [column.label for column in columns]
@@ -166,7 +187,26 @@ class ResultsTable:
             values = tuple(float(member["accuracy"]) for member in members)
             cells[(row, column.label)] = TableCell(row, column.label, mean, std, n, seeds, settings,
                                                    planned=planned_count.get((row, column)), values=values)
-        self._cells = _mark_best(cells, self.targets)
+        self._cells = _mark_best(cells, self.targets, by_block=self.blocked)
+        self._evaluations: dict[str, list[str]] = {}
+        """Protocol -> the evaluations its results ran (``finetune``, ``lbfgs_probe``)."""
+        for record in records:
+            if record.get("protocol") is not None:
+                found = self._evaluations.setdefault(str(record["protocol"]), [])
+                if record.get("eval") not in found:
+                    found.append(str(record.get("eval")))
+        self.ranks: dict[TableRow, float] = {}
+        """Each row's mean rank within its block (1 = best), where rows come in protocol blocks."""
+        self.agreements: list[Agreement] = []
+        """Kendall's tau between blocks that differ only in the protocol."""
+        if self.blocked:
+            means = {(row.settings, row.method): {target: cell.mean for (r, target), cell in self._cells.items()
+                                                  if r == row}
+                     for row in self.rows if row.method is not None}
+            by_key = block_ranks(means)
+            self.ranks = {row: by_key[(row.settings, row.method)] for row in self.rows
+                          if (row.settings, row.method) in by_key}
+            self.agreements = agreements(by_key)
 
     def _row_of(self, record: Mapping[str, Any]) -> TableRow:
         values = tuple((axis, record.get(axis)) for axis in self.row_axes)
@@ -232,10 +272,41 @@ class ResultsTable:
             seeds = f"over {counts[0]}–{counts[-1]} seeds ({shown})"
         parts = [f"{METRIC_TEXT} {seeds}"]
         keys = FOOTER_KEYS + (("suite",) if self.settings["suite"] == "mixed" else ())
+        if self.blocked:  # the protocol says how each row was evaluated
+            keys = tuple(key for key in keys if key not in ("eval", "protocol", "label_fraction"))
+            parts.append(self._protocols_text())
         parts += [f"{key}: {self.settings[key]}" for key in keys if self.settings[key] is not None]
         if self.missing:
             parts.insert(0, self.completeness)
+        if self.blocked:
+            parts.append("rank: mean place within the block over its columns (1 = best)")
+            parts += [self.agreement_text(agreement) for agreement in self.agreements]
         return "; ".join(parts)
+
+    def _protocols_text(self) -> str:
+        shown = []
+        order = _ranker(list(self._evaluations), PROTOCOL_ORDER)
+        for protocol, evaluations in sorted(self._evaluations.items(), key=lambda item: order(item[0])):
+            how = PROTOCOL_TEXT.get(protocol, "")
+            shown.append(f"{protocol} = {how.format(eval='/'.join(evaluations))}" if how else protocol)
+        return "protocols: " + "; ".join(shown) + "; labels: the fraction of each target's training labels used"
+
+    def block_label(self, block: tuple[tuple[str, Any], ...]) -> str:
+        return ", ".join(f"{AXIS_NAMES.get(key, key)} {value}" for key, value in block if value is not None) or "all"
+
+    def agreement_text(self, agreement: Agreement) -> str:
+        """``rank agreement protocol krr_st vs protocol mkdt (labels 0.05): Kendall's tau +0.33 over 4 methods``."""
+        first = {key: value for key, value in agreement.first if key == "protocol"}
+        second = {key: value for key, value in agreement.second if key == "protocol"}
+        shared = tuple(item for item in agreement.first if item[0] != "protocol")
+        where = f" ({self.block_label(shared)})" if shared else ""
+        tau = "n/a" if math.isnan(agreement.tau) else f"{agreement.tau:+.2f}"
+        return (f"rank agreement protocol {first.get('protocol')} vs {second.get('protocol')}{where}: "
+                f"Kendall's tau {tau} over {agreement.methods} methods")
+
+    def rank_text(self, row: TableRow) -> str:
+        rank = self.ranks.get(row)
+        return MISSING if rank is None else f"{rank:.2f}".rstrip("0").rstrip(".")
 
     def cell_text(self, cell: TableCell | None) -> str:
         """``mean ± std``; one seed has no spread: ``mean (n=1)``; fewer seeds than planned:
@@ -261,10 +332,11 @@ class ResultsTable:
 
     def to_markdown(self) -> str:
         """A GitHub-flavoured Markdown table (best mean per column in bold) and the footer line."""
-        header = [self.row_header, *self.targets]
+        ranked = ["rank"] if self.blocked else []
+        header = [self.row_header, *self.targets, *ranked]
         lines = [
             "| " + " | ".join(_md_escape(name) for name in header) + " |",
-            "| :--- |" + "".join(" ---: |" for _ in self.targets),
+            "| :--- |" + "".join(" ---: |" for _ in [*self.targets, *ranked]),
         ]
         for row in self.rows:
             texts = []
@@ -272,6 +344,8 @@ class ResultsTable:
                 cell = self._cells.get((row, target))
                 text = self.cell_text(cell)
                 texts.append(f"**{text}**" if cell is not None and cell.best else text)
+            if self.blocked:
+                texts.append(self.rank_text(row))
             lines.append("| " + " | ".join([_md_escape(row.label), *texts]) + " |")
         return "\n".join(lines) + "\n\n" + self.footer + "\n"
 
@@ -294,9 +368,10 @@ class ResultsTable:
         lines = [
             f"% {self.footer}",
             "% needs \\usepackage{booktabs} (\\toprule, \\midrule, \\bottomrule)",
-            "\\begin{tabular}{l" + "r" * len(self.targets) + "}",
+            "\\begin{tabular}{l" + "r" * (len(self.targets) + self.blocked) + "}",
             "\\toprule",
-            " & ".join([self.row_header, *(_tex_escape(target) for target in self.targets)]) + " \\\\",
+            " & ".join([self.row_header, *(_tex_escape(target) for target in self.targets),
+                        *(["rank"] if self.blocked else [])]) + " \\\\",
             "\\midrule",
         ]
         for row in self.rows:
@@ -308,6 +383,8 @@ class ResultsTable:
                     continue
                 text = _tex_escape(self.cell_text(cell)).replace("±", "$\\pm$")
                 texts.append(f"\\textbf{{{text}}}" if cell.best else text)
+            if self.blocked:
+                texts.append(self.rank_text(row))
             lines.append(" & ".join([_tex_escape(row.label), *texts]) + " \\\\")
         lines += ["\\bottomrule", "\\end{tabular}"]
         return "\n".join(lines) + "\n"
@@ -321,12 +398,21 @@ class ResultsTable:
         table.add_column(self.row_header, no_wrap=True)
         for target in self.targets:
             table.add_column(target, justify="right", no_wrap=True)
+        if self.blocked:
+            table.add_column("rank", justify="right", no_wrap=True)
+        previous = None
         for row in self.rows:
             texts = []
             for target in self.targets:
                 cell = self._cells.get((row, target))
                 style = "bold" if cell is not None and cell.best else ("dim" if cell is None else "")
                 texts.append(Text(self.cell_text(cell), style=style))
+            if self.blocked:
+                texts.append(Text(self.rank_text(row)))
+                block = tuple(item for item in row.settings if item[0] in BLOCK_AXES)
+                if previous is not None and block != previous:
+                    table.add_section()
+                previous = block
             table.add_row(Text(row.label, style="dim" if row.method == NO_PRETRAIN else ""), *texts)
         return table
 
@@ -351,6 +437,7 @@ class ResultsTable:
                 "best": cell.best,
                 "planned": cell.planned,
                 **{key: axes.get(key, cell.settings[key]) for key in SETTING_KEYS},
+                "rank": self.ranks.get(cell.row),
             })
         return records
 
@@ -364,6 +451,8 @@ def _layout(varying: Sequence[str], rows: Sequence[str] | None, columns: Sequenc
         if unknown:
             raise KdssError(f"{what} {','.join(axes)}: unknown axis '{unknown[0]}'; choose from {', '.join(AXES)}")
     column_axes = tuple(columns) if columns else ("target",)
+    if "protocol" in varying:  # each protocol has its own evaluation: 'eval' adds nothing to the rows
+        varying = tuple(axis for axis in varying if axis != "eval")
     default_rows = ("method", *(axis for axis in AXES if axis in varying and axis not in ("method", "target")))
     row_axes = tuple(rows) if rows else tuple(axis for axis in default_rows if axis not in column_axes)
     overlap = set(row_axes) & set(column_axes)
@@ -458,19 +547,22 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 
 def _mark_best(
-    cells: dict[tuple[TableRow, str], TableCell], targets: Sequence[str]
+    cells: dict[tuple[TableRow, str], TableCell], targets: Sequence[str], *, by_block: bool = False
 ) -> dict[tuple[TableRow, str], TableCell]:
-    """Marks the highest mean per column (ties at the shown precision all marked); a column with a single
-    value marks nothing: "best" needs something to be better than."""
+    """Marks the highest mean per column (per block of rows with ``by_block``; ties at the shown precision all
+    marked); a column with a single value marks nothing: "best" needs something to be better than."""
     marked = dict(cells)
-    for target in targets:
-        column = [key for key in cells if key[1] == target and math.isfinite(cells[key].mean)]
-        if len(column) < 2:
-            continue
-        top = max(round(cells[key].mean, DECIMALS) for key in column)
-        for key in column:
-            if round(cells[key].mean, DECIMALS) == top:
-                marked[key] = dataclasses.replace(cells[key], best=True)
+    blocks = dict.fromkeys(row.settings if by_block else () for row, _ in cells)
+    for block in blocks:
+        for target in targets:
+            column = [key for key in cells if key[1] == target and math.isfinite(cells[key].mean)
+                      and (not by_block or key[0].settings == block)]
+            if len(column) < 2:
+                continue
+            top = max(round(cells[key].mean, DECIMALS) for key in column)
+            for key in column:
+                if round(cells[key].mean, DECIMALS) == top:
+                    marked[key] = dataclasses.replace(cells[key], best=True)
     return marked
 
 

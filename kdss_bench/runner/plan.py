@@ -1,7 +1,8 @@
 """suite -> cells -> plan: the DAG of stages a run will execute, each keyed once.
 
 Nodes are the teacher, a method's intermediates (e.g. MTT's experts, one per node), one
-distillation per method, one pre-training per (method, seed) and one evaluation per cell. A stage
+distillation per (method, budget), one pre-training per (method, budget, eval model, protocol,
+seed), a classifier teacher per target for ``eval: kd``, and one evaluation per cell. A stage
 shared by many cells appears once and lists them as its dependants; its events go to its *owner*,
 the first of them in grid order, so that a watcher sees the work in a cell folder. Keys come
 from ``stage_identity`` (the only place that decides what a stage's output depends on); a cell's
@@ -21,12 +22,14 @@ from typing import Any
 from kdss_bench import PROTOCOL_VERSION
 from kdss_bench.cell import Cell
 from kdss_bench.config import Suite
-from kdss_bench.runner.grid import cell_budget, cell_model, expand_grid
+from kdss_bench.runner.grid import cell_budget, cell_label_fraction, cell_model, cell_protocol, expand_grid
 from kdss_bench.runner.resources import Resources
 from kdss_bench.runner.stage_identity import (
     NO_PRETRAINING,
     distill_parts,
     evaluate_parts,
+    evaluation_of,
+    mkdt_pretrain_parts,
     pretrain_parts,
     stage_key,
     target_teacher_parts,
@@ -100,7 +103,8 @@ class Plan:
         return {"suite": suite.name, "cell": cell_id, "method": params["method"], "target": params["target"],
                 "seed": params["seed"], "source": suite.source, "budget": params["budget"],
                 "resolution": suite.resolution, "model": params["model"],
-                "distill_model": suite.method_model(params["method"]), "eval": suite.eval, "recipe": suite.recipe,
+                "distill_model": suite.method_model(params["method"]), "eval": evaluation.parts["eval"],
+                "protocol": params["protocol"], "label_fraction": params["label_fraction"], "recipe": suite.recipe,
                 "config_hash": evaluation.key, "protocol_version": PROTOCOL_VERSION, "stages": stages}
 
     def dependants(self, node_id: str) -> list[str]:
@@ -121,7 +125,7 @@ def build_plan(suite: Suite, cells: Iterable[Cell] | None = None) -> Plan:
     source = image_set(suite.source)
     builder = _PlanBuilder(suite)
     teacher_id: str | None = None
-    if any(needs_teacher(m, suite.methods[m]) for m in {c.method for c in cells}):
+    if any(needs_teacher(c.method, suite.methods[c.method]) or _mkdt_needs_teacher(suite, c) for c in cells):
         parts = teacher_parts(suite, source.fingerprint())
         checkpoint = suite.teacher.kind == "checkpoint"
         size = {"kind": suite.teacher.kind, "arch": suite.teacher.arch, "resolution": suite.resolution}
@@ -136,7 +140,7 @@ def build_plan(suite: Suite, cells: Iterable[Cell] | None = None) -> Plan:
     target_teacher_ids: dict[str, str] = {}
     distill_ids: dict[tuple[str, int], str | None] = {}
     intermediate_ids: dict[str, tuple[str, ...]] = {}
-    pretrain_ids: dict[tuple[str, int, str, int], str] = {}
+    pretrain_ids: dict[tuple[str, int | None, str, int, str], str] = {}
     chains: dict[str, tuple[str, ...]] = {}
     cell_nodes: dict[str, str] = {}
     for cell in cells:
@@ -172,18 +176,28 @@ def build_plan(suite: Suite, cells: Iterable[Cell] | None = None) -> Plan:
                     "distill", parts, label=f"distill {cell.method} ({budget} images)", deps=deps,
                     params={"method": cell.method, "budget": budget}, size=size, artifact="distill")
         distill_id = distill_ids[(cell.method, budget)]
+        protocol, fraction = cell_protocol(suite, cell), cell_label_fraction(suite, cell)
         if distill_id is not None:
             chain.extend(_ancestors(builder.nodes, distill_id))
-            key = (cell.method, budget, model, cell.seed)
+            key = (cell.method, budget, model, cell.seed, protocol)
             if key not in pretrain_ids:
-                parts = pretrain_parts(suite, builder.nodes[distill_id].key, info.target_kind, cell.seed, model)
-                size = {k: v for k, v in parts.items() if k not in ("distilled", "seed")}
+                deps: tuple[str, ...] = (distill_id,)
+                if protocol == "mkdt":
+                    needs = _mkdt_needs_teacher(suite, cell)
+                    parts = mkdt_pretrain_parts(suite, builder.nodes[distill_id].key, info.target_kind, cell.seed,
+                                                model, builder.nodes[teacher_id].key if needs and teacher_id else None)
+                    deps += (teacher_id,) if needs and teacher_id else ()
+                    what = f"pre-train {model} on {cell.method} ({budget} images, MKDT protocol), seed {cell.seed}"
+                else:
+                    parts = pretrain_parts(suite, builder.nodes[distill_id].key, info.target_kind, cell.seed, model)
+                    what = f"pre-train {model} on {cell.method} ({budget} images), seed {cell.seed}"
+                size = {k: v for k, v in parts.items() if k not in ("distilled", "seed", "teacher")}
                 size["budget"] = budget
                 pretrain_ids[key] = builder.add(
-                    "pretrain", parts, label=f"pre-train {model} on {cell.method} ({budget} images), seed {cell.seed}",
-                    deps=(distill_id,), params={"method": cell.method, "seed": cell.seed, "budget": budget,
-                                                "model": model}, size=size, artifact="pretrain")
-            chain.append(pretrain_ids[key])
+                    "pretrain", parts, label=what, deps=deps,
+                    params={"method": cell.method, "seed": cell.seed, "budget": budget, "model": model,
+                            "protocol": protocol}, size=size, artifact="pretrain")
+            chain.extend(_ancestors(builder.nodes, pretrain_ids[key]))
             pretrain_key = builder.nodes[pretrain_ids[key]].key
         else:
             pretrain_key = NO_PRETRAINING
@@ -203,24 +217,37 @@ def build_plan(suite: Suite, cells: Iterable[Cell] | None = None) -> Plan:
             teacher_dep = (target_teacher_ids[cell.target],)
             chain.append(target_teacher_ids[cell.target])
         teacher_key = builder.nodes[teacher_dep[0]].key if teacher_dep else None
-        parts = evaluate_parts(suite, cell, pretrain_key, target.fingerprint(), model, budget, teacher_key)
+        parts = evaluate_parts(suite, cell, pretrain_key, target.fingerprint(), model, budget, teacher_key,
+                               protocol=protocol, label_fraction=fraction)
         if suite.eval == "kd" and distill_id is None:
             parts["noise_images"] = suite.budget  # the gaussian baseline: this many noise images per epoch
-        size = {"eval": suite.eval, "recipe": parts["recipe"], "model": model, "resolution": suite.resolution,
-                "train_images": int(target.x_train.shape[0]), "classes": target.num_classes,
-                "kd_images": budget if suite.eval == "kd" else None}
-        pretrained = (pretrain_ids[(cell.method, budget, model, cell.seed)],) if distill_id is not None else ()
+        evaluation_kind = evaluation_of(suite, protocol)
+        size = {"eval": evaluation_kind, "recipe": parts["recipe"], "model": model, "resolution": suite.resolution,
+                "train_images": max(1, round(int(target.x_train.shape[0]) * fraction)),
+                "classes": target.num_classes, "kd_images": budget if suite.eval == "kd" else None}
+        pretrained = ((pretrain_ids[(cell.method, budget, model, cell.seed, protocol)],)
+                      if distill_id is not None else ())
         deps = pretrained + teacher_dep
         evaluation = builder.add(
-            "evaluate", parts, label=f"{suite.eval} {cell.id}", deps=deps,
+            "evaluate", parts, label=f"{evaluation_kind} {cell.id}", deps=deps,
             params={"suite": suite.name, "cell": cell.id, "method": cell.method, "target": cell.target,
-                    "seed": cell.seed, "budget": budget, "model": model}, size=size)
+                    "seed": cell.seed, "budget": budget, "model": model, "protocol": protocol,
+                    "label_fraction": fraction}, size=size)
         chain.append(evaluation)
         cell_nodes[cell.id] = evaluation
         order = {node_id: i for i, node_id in enumerate(builder.nodes)}
         chains[cell.id] = tuple(sorted(dict.fromkeys(chain), key=order.__getitem__))
     return Plan(suite=suite, cells=cells, nodes=builder.finish(chains, [c.id for c in cells]),
                 cell_nodes=cell_nodes, chains=chains)
+
+
+def _mkdt_needs_teacher(suite: Suite, cell: Cell) -> bool:
+    """Under MKDT's protocol a set without feature targets is pre-trained on the teacher's features of its
+    images (MKDT's own baselines: ``eval.py`` lines 57-66, the target representations of the subset)."""
+    from kdss_bench.methods.registry import method_info
+
+    info = method_info(cell.method)
+    return cell_protocol(suite, cell) == "mkdt" and info.implementation is not None and info.target_kind != "features"
 
 
 class _PlanBuilder:

@@ -58,6 +58,20 @@ def pretrain_parts(suite: Suite, distill_key: str, target_kind: str, seed: int, 
             "model": model, "seed": seed, "target_kind": target_kind}
 
 
+MKDT_PRETRAIN_KEYS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "learned_lr")
+MKDT_PROBE_KEYS = ("probe_steps", "probe_max_iter", "probe_l2")
+
+
+def mkdt_pretrain_parts(suite: Suite, distill_key: str, target_kind: str, seed: int, model: str,
+                        teacher_key: str | None) -> dict[str, Any]:
+    """MKDT's protocol pre-trains every set alike: MSE to its feature targets or, for a labelled set,
+    to the teacher's features of its images (``teacher``), for a few epochs."""
+    settings = {key: suite.mkdt_protocol[key] for key in MKDT_PRETRAIN_KEYS}
+    return {"stage": "pretrain", "protocol": "mkdt", "distilled": distill_key, "recipe": "mkdt_mse",
+            "settings": settings, "model": model, "seed": seed, "target_kind": target_kind,
+            "teacher": teacher_key if target_kind != "features" else None}
+
+
 def target_teacher_parts(suite: Suite, target: str, target_fingerprint: str) -> dict[str, Any]:
     """``eval: kd``'s classifier of a target: a checkpoint by its bytes, or its training recipe and data."""
     spec = suite.kd_teacher
@@ -68,12 +82,28 @@ def target_teacher_parts(suite: Suite, target: str, target_fingerprint: str) -> 
             "recipe": {k: v for k, v in spec.items() if k != "checkpoint"}, "resolution": suite.resolution}
 
 
+def evaluation_of(suite: Suite, protocol: str) -> str:
+    """What a cell's evaluation does: the suite's ``eval`` under the ``krr_st`` protocol, else ``lbfgs_probe``."""
+    return suite.eval if protocol == "krr_st" else "lbfgs_probe"
+
+
 def evaluate_parts(suite: Suite, cell: Cell, pretrain_key: str, target_fingerprint: str, model: str,
-                   budget: int | None, target_teacher_key: str | None = None) -> dict[str, Any]:
+                   budget: int | None, target_teacher_key: str | None = None, protocol: str = "krr_st",
+                   label_fraction: float = 1.0) -> dict[str, Any]:
+    """A protocol other than ``krr_st`` and a label fraction below 1 enter the parts; at their defaults they
+    are left out, so the keys of suites without them stay what they were."""
+    evaluation = evaluation_of(suite, protocol)
     recipe = {"finetune": lambda: suite.finetune_for(cell.target), "linear_probe": lambda: dict(suite.linear_probe),
-              "kd": lambda: dict(suite.kd)}[suite.eval]()
+              "kd": lambda: dict(suite.kd),
+              "lbfgs_probe": lambda: {key: suite.mkdt_protocol[key] for key in MKDT_PROBE_KEYS}}[evaluation]()
+    extra: dict[str, Any] = {}
+    if target_teacher_key:
+        extra["target_teacher"] = target_teacher_key
+    if protocol != "krr_st":
+        extra["protocol"] = protocol
+    if label_fraction != 1.0:
+        extra.update(label_fraction=label_fraction, label_sampling=suite.label_sampling)
     return {"stage": "evaluate", "suite": suite.name, "cell": cell.id, "method": cell.method,
             "target": cell.target, "target_data": target_fingerprint, "seed": cell.seed,
-            "pretrained": pretrain_key, "eval": suite.eval, "recipe": recipe, "model": model, "budget": budget,
-            **({"target_teacher": target_teacher_key} if target_teacher_key else {}),
-            "protocol_version": PROTOCOL_VERSION}
+            "pretrained": pretrain_key, "eval": evaluation, "recipe": recipe, "model": model, "budget": budget,
+            **extra, "protocol_version": PROTOCOL_VERSION}

@@ -32,7 +32,7 @@ from kdss_bench.store.result_file import ResultFileError, check_result, read_res
 from kdss_bench.store.run_dir import iter_run_dirs
 
 INDEX_FILE = "index.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Stored in ``PRAGMA user_version``; a different version makes the index rebuild itself."""
 
 BUSY_TIMEOUT_S = 30.0
@@ -48,6 +48,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("resolution", "INTEGER"),
     ("model", "TEXT"),
     ("eval", "TEXT"),
+    ("protocol", "TEXT"),
+    ("label_fraction", "REAL"),
     ("recipe", "TEXT"),
     ("accuracy", "REAL"),
     ("test_loss", "REAL"),

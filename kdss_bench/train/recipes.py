@@ -227,6 +227,44 @@ class TargetTeacherRecipe(Recipe):
     weight_decay: float = 5e-4
 
 
+@dataclass(frozen=True)
+class MkdtProtocolRecipe(Recipe):
+    """MKDT's evaluation protocol (``jiayini1119/MKDT`` ``eval.py``, ``pretrain_methods/pretrain_mse.py``,
+    ``evaluation/linear_evaluation.py``; "file:line" below refers to those files at HEAD ``eaf200e``).
+
+    * Pre-training: a fresh network whose head is as wide as the set's targets, MSE to them, SGD with
+      momentum 0.9 (``pretrain_mse.py:22``), ``lr`` 0.1 (``eval.py:211`` ``--pre_lr``) or, with
+      ``learned_lr`` and an MKDT set, the step size it learned (``eval.py:89-91``), ``weight_decay``
+      1e-4 (``eval.py:212``), ``epochs`` 20 (``eval.py:208``), batches of ``batch_size`` 256
+      (``eval.py:209``), shuffled, no schedule, no augmentation (``pretrain_mse.py:29-39``).
+    * Probe: the frozen backbone's features of the (label-fraction) training images, one full-batch
+      ``nn.Linear`` trained by ``probe_steps`` 20 calls of ``torch.optim.LBFGS`` (torch's defaults:
+      lr 1, ``max_iter`` 20 per call, history 100) on cross-entropy + ``probe_l2`` 1e-3 * ||W||^2
+      (``linear_evaluation.py:9-35``, ``eval.py:216`` ``--le_iters 20``), tested on the full test split.
+    The fraction of labels and how it is drawn are the suite's ``label_fraction(s)`` and
+    ``label_sampling`` (they apply to every protocol).
+    """
+
+    SECTION: ClassVar[str] = "mkdt_protocol"
+
+    epochs: int = 20
+    batch_size: int = 256
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    learned_lr: bool = True
+    """Pre-train an MKDT set with the step size it learned (official); False: ``lr`` for every set."""
+    probe_steps: int = 20
+    probe_max_iter: int = 20
+    probe_l2: float = 1e-3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("probe_steps", "probe_max_iter"):
+            if getattr(self, name) < 1:
+                self._refuse(name, f"expected a positive integer, got {getattr(self, name)}")
+
+
 def recipe_defaults(recipe: type[Recipe]) -> dict[str, Any]:
     """``{field: default}`` of a recipe class, in field order (what a suite section starts from)."""
     return {f.name: f.default for f in dataclasses.fields(recipe)}

@@ -1,4 +1,5 @@
-"""The evaluation stage: fine-tune (or linear-probe) one cell's backbone on its target; writes result.json."""
+"""The evaluation stage: fine-tune, linear-probe or distil knowledge into one cell's backbone on its target,
+under its protocol and label fraction; writes result.json."""
 
 from __future__ import annotations
 
@@ -16,31 +17,44 @@ from kdss_bench.store.run_dir import RunDir
 
 
 def run(ws: Workspace, job: StageJob, emit_for: EmitFactory) -> StageRecord:
+    from kdss_bench.data.label_fraction import take_label_fraction
     from kdss_bench.runner.environment import device_name, git_commit, versions
     from kdss_bench.train.finetune import FinetuneRecipe, finetune
+    from kdss_bench.train.lbfgs_probe import LbfgsProbeRecipe, lbfgs_probe
     from kdss_bench.train.linear_probe import LinearProbeRecipe, linear_probe
 
     node, suite = job.node, ws.suite
     params = node.params
     run_dir = RunDir(ws.results_root, suite.name, params["cell"])
     model = params["model"]
+    evaluation = node.parts["eval"]
     init = _pretrained(ws, node.parts["pretrained"], model)
     _write_set_preview(ws, job, run_dir)
     target = ws.image_set(params["target"])
-    emit = emit_for(suite.eval)
-    if suite.eval == "kd":
-        outcome, started, extra = _distil_knowledge(ws, job, model, init, target, emit)
+    fraction = float(params.get("label_fraction", 1.0))
+    extra: dict[str, Any] = {}
+    if fraction != 1.0:
+        target = take_label_fraction(target, fraction, params["seed"], suite.label_sampling)
+        extra.update(label_fraction=fraction, label_sampling=suite.label_sampling,
+                     labelled_images=int(target.y_train.shape[0]))
+    if suite.protocols or suite.label_fractions:  # an axis of the suite: every result names its value
+        extra.update(protocol=params.get("protocol", "krr_st"), label_fraction=fraction)
+    emit = emit_for(evaluation)
+    if evaluation == "kd":
+        outcome, started, kd_extra = _distil_knowledge(ws, job, model, init, target, emit)
+        extra.update(kd_extra)
     else:
-        recipe = (FinetuneRecipe(**suite.finetune_for(params["target"])) if suite.eval == "finetune"
-                  else LinearProbeRecipe(**suite.linear_probe))
-        emit("start", total=recipe.iterations, key=node.key, target=params["target"], **job.where)
+        recipe = {"finetune": lambda: FinetuneRecipe(**suite.finetune_for(params["target"])),
+                  "linear_probe": lambda: LinearProbeRecipe(**suite.linear_probe),
+                  "lbfgs_probe": lambda: LbfgsProbeRecipe(steps=node.parts["recipe"]["probe_steps"],
+                                                          max_iter=node.parts["recipe"]["probe_max_iter"],
+                                                          l2=node.parts["recipe"]["probe_l2"])}[evaluation]()
+        total = recipe.steps if isinstance(recipe, LbfgsProbeRecipe) else recipe.iterations
+        emit("start", total=total, key=node.key, target=params["target"], **job.where)
         reset_peak_memory(ws.device.type)
         started = time.perf_counter()
-        extra = {}
-        if suite.eval == "finetune":
-            outcome = finetune(model, init, target, recipe, seed=params["seed"], device=ws.device, emit=emit)
-        else:
-            outcome = linear_probe(model, init, target, recipe, seed=params["seed"], device=ws.device, emit=emit)
+        run = {"finetune": finetune, "linear_probe": linear_probe, "lbfgs_probe": lbfgs_probe}[evaluation]
+        outcome = run(model, init, target, recipe, seed=params["seed"], device=ws.device, emit=emit)
     wall = time.perf_counter() - started
     emit("end", wall_time_s=wall)
     peak = peak_memory_mb(ws.device.type)
@@ -51,7 +65,7 @@ def run(ws: Workspace, job: StageJob, emit_for: EmitFactory) -> StageRecord:
         "suite": suite.name, "cell": params["cell"], "method": params["method"], "source": suite.source,
         "target": params["target"], "seed": params["seed"], "budget": params["budget"],
         "resolution": suite.resolution, "model": model, "distill_model": suite.method_model(params["method"]),
-        "eval": suite.eval, "recipe": suite.recipe,
+        "eval": evaluation, "recipe": suite.recipe,
         "accuracy": round(float(outcome.accuracy), 4),
         "test_loss": finite_or_none(outcome.loss, 6),
         "train_loss": finite_or_none(outcome.train_loss, 6),
