@@ -287,26 +287,16 @@ def _print_tables(results: Path, *, suite_name: str | None, fmt: TableFormat, st
                   column_axes: list[str] | None = None) -> None:
     import json
 
-    from kdss_bench.report.results_table import tables_by_suite
-    from kdss_bench.store.result_index import ResultIndex
+    from kdss_bench.methods.registry import method_names
+    from kdss_bench.results import load
 
     if not results.is_dir():
         raise KdssError(f"--results {results}: folder not found; run a suite first or pass the right folder")
-    with ResultIndex(results) as index:
-        index.sync()
-        rows = index.rows(suite=suite_name)
-        problems = {f"{item.path.parent.parent.name}/{item.path.parent.name}": item.reason.replace(f"{item.path}: ", "")
-                    for item in index.skipped}
-    if not rows:
+    loaded = load(results, suite=suite_name)
+    if not loaded.records:
         where = f"suite '{suite_name}' in {results}" if suite_name else str(results)
         raise KdssError(f"no finished results for {where}; run a suite first (kdss-bench run SUITE)")
-    from kdss_bench.methods.registry import method_names
-    from kdss_bench.store.suite_folder import SuiteFolder
-
-    suites = dict.fromkeys(str(row["suite"]) for row in rows)
-    planned = {suite: SuiteFolder(results, suite).planned_cells() for suite in suites}
-    tables = tables_by_suite(rows, method_order=method_names(), planned=planned, problems=problems,
-                             row_axes=row_axes, column_axes=column_axes)
+    tables = loaded.tables(method_order=method_names(), row_axes=row_axes, column_axes=column_axes)
     from kdss_bench.report.reference_gain import gains_markdown, gains_over
 
     if fmt == TableFormat.json:

@@ -47,8 +47,6 @@ from typing import Any
 from kdss_bench.errors import KdssError
 from kdss_bench.report.results_table import SETTING_KEYS
 from kdss_bench.report.statistics import finite_or_none, mean_std
-from kdss_bench.store.result_file import read_result_file
-from kdss_bench.store.run_dir import cell_folder_names, iter_run_dirs
 
 COMPARE_AXES = ("model", "budget", "protocol", "label_fraction")
 """Besides suite, method and target, the axes cells are matched on (a suite's grid may vary them)."""
@@ -225,12 +223,13 @@ def load_side(path: str | os.PathLike[str], *, label: str = "BASE") -> Side:
 
 def _cells_from_folder(folder: Path, label: str) -> tuple[CellStats, ...]:
     """Every finished result under a results root or under one suite's folder."""
-    paths = [run.result_path for run in iter_run_dirs(folder) if run.result_path.is_file()]
-    if not paths:  # maybe a single suite's folder (results/<suite>)
-        paths = [folder / cell / "result.json" for cell in cell_folder_names(folder)]
-        paths = [path for path in paths if path.is_file()]
-    results = [read_result_file(path) for path in paths]
-    results = [result for result in results if result.get("accuracy") is not None]
+    from kdss_bench.results import load
+
+    loaded = load(folder, use_index=False)  # a comparison reads and never writes either side
+    if loaded.problems:
+        key, why = next(iter(loaded.problems.items()))
+        raise KdssError(f"{label} {folder}: result {key} cannot be read: {why}")
+    results = loaded.records
     if not results:
         raise KdssError(f"{label} {folder}: no finished result.json under it; pass a results folder "
                         "(e.g. results or results/<suite>) or a JSON file from `kdss-bench table --format json`")

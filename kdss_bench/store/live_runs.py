@@ -34,7 +34,7 @@ from kdss_bench.store.event import Event
 from kdss_bench.store.event_log import EventTail
 from kdss_bench.store.preview_file import read_preview
 from kdss_bench.store.process_alive import runner_alive as process_alive
-from kdss_bench.store.result_file import ResultFileError, read_result_file
+from kdss_bench.store.result_file import read_result
 from kdss_bench.store.run_dir import (
     EVENTS_FILE,
     NOT_A_CELL_PREFIX,
@@ -360,7 +360,7 @@ class _CellWatch:
         stamp = _stamp(self.result_path)
         if stamp != self.result_stamp:
             self.result_stamp, changed = stamp, True
-            self.result, self.result_error = _read_result(self.result_path) if stamp else (None, None)
+            self.result, self.result_error = read_result(self.result_path) if stamp else (None, None)
         stamp = _stamp(self.preview_path)
         if stamp != self.preview_stamp:
             self.preview_stamp, changed = stamp, True
@@ -609,14 +609,6 @@ def _suite_names(root: Path) -> list[str]:
         except ConfigError:
             continue
     return sorted(names)
-
-
-def _read_result(path: Path) -> tuple[dict[str, Any] | None, str | None]:
-    """(the result, None), or (None, why it cannot be read)."""
-    try:
-        return read_result_file(path), None
-    except ResultFileError as error:
-        return None, str(error)
 
 
 def _stamp(path: Path) -> FileStamp | None:

@@ -38,6 +38,14 @@ def read_result_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     return result
 
 
+def read_result(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, str | None]:
+    """(the result, None), or (None, why it cannot be read): for readers that list what they skip."""
+    try:
+        return read_result_file(path), None
+    except ResultFileError as error:
+        return None, str(error)
+
+
 def check_result(result: Any, *, where: str) -> None:
     """Raises :class:`ResultFileError` unless ``result`` is an object with string ``suite`` and ``cell``."""
     if not isinstance(result, dict):

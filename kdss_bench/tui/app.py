@@ -286,14 +286,14 @@ class DashboardApp(App[None]):
         if not self.result_rows:
             self.notify("no finished results to export yet", severity="warning")
             return
-        self.export_tables(list(self.result_rows))
+        self.export_tables()
 
     @work(thread=True, group="export", exit_on_error=False)
-    def export_tables(self, rows: list[dict]) -> None:
+    def export_tables(self) -> None:
         from kdss_bench.tui.table_export import export_tables
 
         try:
-            written = export_tables(self.results_root, rows)
+            written = export_tables(self.results_root)
         except Exception as exc:  # noqa: BLE001
             self.call_from_thread(self.report_error, f"export failed: {type(exc).__name__}: {exc}")
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -17,7 +18,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from kdss_bench.report.results_table import MISSING, NO_PRETRAIN, ResultsTable, TableRow, tables_by_suite
+from kdss_bench.report.results_table import MISSING, NO_PRETRAIN, ResultsTable, TableRow
+from kdss_bench.results import Results
 from kdss_bench.tui.cell_format import duration
 from kdss_bench.tui.guarded import guarded
 
@@ -93,8 +95,9 @@ class ResultsScreen(Screen):
         problems = {f"{state.suite}/{state.cell}": f"{state.status}: {state.error}"
                     for state in getattr(self.app, "cells", {}).values() if state.error}
         # methods in the order the suite runs them; the cells a suite plans but lacks are marked missing
-        tables = tables_by_suite(rows, planned={s: c for s, c in planned.items() if any(
-            r.get("suite") == s for r in rows)}, problems=problems) if rows else {}
+        live = Results(getattr(self.app, "results_root", Path(".")), list(rows), planned={
+            s: c for s, c in planned.items() if any(r.get("suite") == s for r in rows)}, problems=problems)
+        tables = live.tables() if rows else {}
         empty.display = not tables
         with self.app.batch_update():
             for old in body.query(".suite-block"):

@@ -144,7 +144,11 @@ def test_export_writes_the_tables_next_to_the_results(demo_results):
         table = json.loads((folder / "table.json").read_text())
         krr = next(item for item in table if item["method"] == "krr_st" and item["target"] == "lfw_faces")
         assert (krr["mean"], krr["n"]) == (62.5, 2)
-        assert "**62.50 ± 1.25 (n=2)**" in (folder / "table.md").read_text()
+        from kdss_bench.results import load
+
+        exported = (folder / "table.md").read_text()
+        assert "**62.50 ± 1.25**" in exported
+        assert exported == load(demo_results).tables()[SUITE].to_markdown(), "the texts `table` prints"
         assert (folder / "table.csv").read_text().startswith("method,target,mean,std,n")
         await wait_for(pilot, lambda: any("table.md" in text for text in notifications(app)))
 
