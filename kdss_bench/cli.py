@@ -411,13 +411,16 @@ def list_registered(
 
         for dataset in ([name] if name else dataset_names()):
             if dataset not in dataset_names():
-                raise KdssError(f"unknown dataset {dataset!r}; `kdss-bench ls datasets` lists them")
+                from kdss_bench.lazy_registry import did_you_mean
+
+                raise KdssError(f"unknown dataset {dataset!r}; `kdss-bench ls datasets` lists them"
+                                f"{did_you_mean(dataset, dataset_names())}")
             typer.echo(f"{dataset:16s} {describe_dataset(dataset)}")
     else:
-        from kdss_bench.models.registry import CONVNET_EXAMPLES, CONVNET_PATTERN, FIXED_MODELS
+        from kdss_bench.models.registry import CONVNET_EXAMPLES, CONVNET_PATTERN, FIXED_MODELS, model_entry
 
         for model in FIXED_MODELS:
-            typer.echo(model)
+            typer.echo(f"{model:16s} {model_entry(model)[0].summary}")
         typer.echo(f"{CONVNET_PATTERN}   one 3x3 conv block per width, then the norm (bn, in or none); e.g.")
         for example in (*CONVNET_EXAMPLES, "convnet_32_64_128_bn", "convnet_8_16_bn"):
             note = {"convnet_128_256_512_bn": "ConvNet-3, the paper's CIFAR-100 model",

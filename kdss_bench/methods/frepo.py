@@ -80,14 +80,11 @@ def frepo_loss(model: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor, x_rea
     return kernel_loss + margin_weight * label_loss, kernel_loss, label_loss
 
 
-class Frepo:
-    """The FRePo method: ``distill(ctx) -> DistilledSet`` with learned soft labels."""
+NAME = "frepo"
 
-    name = "frepo"
-    target_kind = "soft"
 
-    def distill(self, ctx: DistillContext) -> DistilledSet:
-        return FrepoRun(ctx, ctx.settings).execute()  # type: ignore[arg-type]
+def distill(ctx: DistillContext) -> DistilledSet:
+    return FrepoRun(ctx, ctx.settings).execute()  # type: ignore[arg-type]
 
 
 class FrepoRun(SoftLabelRun):

@@ -67,16 +67,13 @@ def krr_outer_loss(model: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor, x
     return F.mse_loss(prediction, y_real.to(prediction.dtype))
 
 
-class KrrSt:
-    """The KRR-ST method: ``distill(ctx) -> DistilledSet`` with features as targets."""
+NAME = "krr_st"
 
-    name = "krr_st"
-    target_kind = "features"
 
-    def distill(self, ctx: DistillContext) -> DistilledSet:
-        settings: KrrStSettings = ctx.settings  # type: ignore[assignment]
-        run = KrrStRun(ctx, settings)
-        return run.execute()
+def distill(ctx: DistillContext) -> DistilledSet:
+    settings: KrrStSettings = ctx.settings  # type: ignore[assignment]
+    run = KrrStRun(ctx, settings)
+    return run.execute()
 
 
 class KrrStRun:

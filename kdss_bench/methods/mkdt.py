@@ -102,62 +102,60 @@ def per_image_kd_loss(student: FlatParameters, experts: list[ExpertTrajectory], 
     return total / len(experts)
 
 
-class Mkdt:
-    """The MKDT method: ``distill(ctx) -> DistilledSet`` with 512-d feature targets."""
+NAME = "mkdt"
 
-    name = "mkdt"
-    target_kind = "features"
 
-    def intermediates(self, request: IntermediateRequest) -> list[Intermediate]:
-        """The teacher targets, then one KD expert per stage (each reads the targets), shared by every
-        seed and budget."""
-        settings: MkdtSettings = request.settings  # type: ignore[assignment]
-        source = request.source
-        mean, std = normalization_stats(source, settings.normalization)
-        parts = target_parts(source, teacher_key=request.teacher_id, mean=mean, std=std)
-        size = {"artifact": TARGETS_ARTIFACT, "train_images": int(source.x_train.shape[0]),
-                "resolution": source.resolution}
+def intermediates(request: IntermediateRequest) -> list[Intermediate]:
+    """The teacher targets, then one KD expert per stage (each reads the targets), shared by every
+    seed and budget."""
+    settings: MkdtSettings = request.settings  # type: ignore[assignment]
+    source = request.source
+    mean, std = normalization_stats(source, settings.normalization)
+    parts = target_parts(source, teacher_key=request.teacher_id, mean=mean, std=std)
+    size = {"artifact": TARGETS_ARTIFACT, "train_images": int(source.x_train.shape[0]),
+            "resolution": source.resolution}
 
-        def build_targets(folder: Path, emit) -> None:
-            targets_builder(request.teacher, source, mean, std, device=request.device, emit=emit)(folder)
+    def build_targets(folder: Path, emit) -> None:
+        targets_builder(request.teacher, source, mean, std, device=request.device, emit=emit)(folder)
 
-        targets = Intermediate(TARGETS_ARTIFACT, parts, "mkdt teacher targets", size, build_targets,
-                               needs_teacher=True)
-        recipe = expert_recipe(settings, settings.model or request.model)
-        pieces = [targets]
-        for index in range(settings.num_experts):
-            def build(folder: Path, emit, index: int = index) -> None:
-                cached, _ = teacher_targets(request.teacher, source, teacher_key=request.teacher_id, mean=mean,
-                                            std=std, device=request.device, artifact=request.artifact)
-                expert_builder(source, cached, recipe, mean=mean, std=std, seed=settings.expert_seed, index=index,
-                               num_experts=settings.num_experts, device=request.device, emit=emit)(folder)
+    targets = Intermediate(TARGETS_ARTIFACT, parts, "mkdt teacher targets", size, build_targets,
+                           needs_teacher=True)
+    recipe = expert_recipe(settings, settings.model or request.model)
+    pieces = [targets]
+    for index in range(settings.num_experts):
+        def build(folder: Path, emit, index: int = index) -> None:
+            cached, _ = teacher_targets(request.teacher, source, teacher_key=request.teacher_id, mean=mean,
+                                        std=std, device=request.device, artifact=request.artifact)
+            expert_builder(source, cached, recipe, mean=mean, std=std, seed=settings.expert_seed, index=index,
+                           num_experts=settings.num_experts, device=request.device, emit=emit)(folder)
 
-            expert_size = {"artifact": EXPERTS_ARTIFACT, "train_images": int(source.x_train.shape[0]),
-                           "resolution": source.resolution, "recipe": dataclasses.asdict(recipe)}
-            pieces.append(Intermediate(
-                EXPERTS_ARTIFACT, expert_parts(recipe, targets=parts, seed=settings.expert_seed, index=index),
-                f"mkdt expert {index + 1}/{settings.num_experts}", expert_size, build, needs_teacher=True,
-                after=(targets.key,)))
-        return pieces
+        expert_size = {"artifact": EXPERTS_ARTIFACT, "train_images": int(source.x_train.shape[0]),
+                       "resolution": source.resolution, "recipe": dataclasses.asdict(recipe)}
+        pieces.append(Intermediate(
+            EXPERTS_ARTIFACT, expert_parts(recipe, targets=parts, seed=settings.expert_seed, index=index),
+            f"mkdt expert {index + 1}/{settings.num_experts}", expert_size, build, needs_teacher=True,
+            after=(targets.key,)))
+    return pieces
 
-    def distill(self, ctx: DistillContext) -> DistilledSet:
-        settings: MkdtSettings = ctx.settings  # type: ignore[assignment]
-        ctx.check_settings(self.name)
-        started = time.perf_counter()
-        mean, std = normalization_stats(ctx.source, settings.normalization)
-        with tempfile.TemporaryDirectory(prefix="kdss-mkdt-experts-") as scratch:
-            artifact = ctx.artifact or local_artifact(Path(scratch))
-            targets, parts = teacher_targets(ctx.teacher, ctx.source, mean=mean, std=std, device=ctx.device,
-                                             teacher_key=ctx.teacher_id or teacher_fingerprint(ctx.teacher),
-                                             artifact=artifact, emit=ctx.emit)
-            targets_ready = time.perf_counter() - started
-            experts = expert_trajectories(ctx.source, targets, expert_recipe(settings, settings.model or ctx.model),
-                                          targets_parts=parts, mean=mean, std=std,
-                                          num_experts=settings.num_experts, seed=settings.expert_seed,
-                                          device=ctx.device, artifact=artifact, emit=ctx.emit)
-            experts_ready = time.perf_counter() - started - targets_ready
-            run = MkdtRun(ctx, settings, experts, targets, mean=mean, std=std)
-            return run.execute(started=started, targets_time_s=targets_ready, experts_time_s=experts_ready)
+
+def distill(ctx: DistillContext) -> DistilledSet:
+    settings: MkdtSettings = ctx.settings  # type: ignore[assignment]
+    ctx.check_settings(NAME)
+    started = time.perf_counter()
+    mean, std = normalization_stats(ctx.source, settings.normalization)
+    with tempfile.TemporaryDirectory(prefix="kdss-mkdt-experts-") as scratch:
+        artifact = ctx.artifact or local_artifact(Path(scratch))
+        targets, parts = teacher_targets(ctx.teacher, ctx.source, mean=mean, std=std, device=ctx.device,
+                                         teacher_key=ctx.teacher_id or teacher_fingerprint(ctx.teacher),
+                                         artifact=artifact, emit=ctx.emit)
+        targets_ready = time.perf_counter() - started
+        experts = expert_trajectories(ctx.source, targets, expert_recipe(settings, settings.model or ctx.model),
+                                      targets_parts=parts, mean=mean, std=std,
+                                      num_experts=settings.num_experts, seed=settings.expert_seed,
+                                      device=ctx.device, artifact=artifact, emit=ctx.emit)
+        experts_ready = time.perf_counter() - started - targets_ready
+        run = MkdtRun(ctx, settings, experts, targets, mean=mean, std=std)
+        return run.execute(started=started, targets_time_s=targets_ready, experts_time_s=experts_ready)
 
 
 class MkdtRun:

@@ -44,31 +44,29 @@ def expert_recipe(settings: MttSettings, model: str) -> ExpertRecipe:
                         batch_size=settings.expert_batch, dsa=settings.dsa, dsa_strategy=settings.dsa_strategy)
 
 
-class Mtt:
-    """The MTT method: ``distill(ctx) -> DistilledSet`` with hard source labels."""
+NAME = "mtt"
 
-    name = "mtt"
-    target_kind = "hard"
 
-    def intermediates(self, request: IntermediateRequest) -> list[Intermediate]:
-        """One expert trajectory per stage (shared by every seed and budget, as the official buffer is)."""
-        settings: MttSettings = request.settings  # type: ignore[assignment]
-        return expert_intermediates(request.source, expert_recipe(settings, settings.model or request.model),
-                                    num_experts=settings.num_experts, seed=settings.expert_seed,
-                                    device=request.device)
+def intermediates(request: IntermediateRequest) -> list[Intermediate]:
+    """One expert trajectory per stage (shared by every seed and budget, as the official buffer is)."""
+    settings: MttSettings = request.settings  # type: ignore[assignment]
+    return expert_intermediates(request.source, expert_recipe(settings, settings.model or request.model),
+                                num_experts=settings.num_experts, seed=settings.expert_seed,
+                                device=request.device)
 
-    def distill(self, ctx: DistillContext) -> DistilledSet:
-        settings: MttSettings = ctx.settings  # type: ignore[assignment]
-        ctx.check_settings(self.name)
-        started = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="kdss-mtt-experts-") as scratch:
-            artifact = ctx.artifact or local_artifact(Path(scratch))
-            experts = expert_trajectories(ctx.source, expert_recipe(settings, settings.model or ctx.model),
-                                          num_experts=settings.num_experts, seed=settings.expert_seed,
-                                          device=ctx.device, artifact=artifact, emit=ctx.emit)
-            experts_ready = time.perf_counter() - started
-            run = MttRun(ctx, settings, experts)
-            return run.execute(started=started, experts_time_s=experts_ready)
+
+def distill(ctx: DistillContext) -> DistilledSet:
+    settings: MttSettings = ctx.settings  # type: ignore[assignment]
+    ctx.check_settings(NAME)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="kdss-mtt-experts-") as scratch:
+        artifact = ctx.artifact or local_artifact(Path(scratch))
+        experts = expert_trajectories(ctx.source, expert_recipe(settings, settings.model or ctx.model),
+                                      num_experts=settings.num_experts, seed=settings.expert_seed,
+                                      device=ctx.device, artifact=artifact, emit=ctx.emit)
+        experts_ready = time.perf_counter() - started
+        run = MttRun(ctx, settings, experts)
+        return run.execute(started=started, experts_time_s=experts_ready)
 
 
 class MttRun:
