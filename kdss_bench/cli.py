@@ -180,19 +180,19 @@ def run(
 
 
 def _check_tracking(track: list[str] | None, project: str | None, entity: str | None, mode: str | None):
-    """The ``--track`` names and W&B options, checked before anything runs (a missing package is exit 2)."""
-    if not track:
-        if project is not None or entity is not None or mode is not None:
+    """The ``--track`` names and the W&B options, checked before anything runs (a missing package: exit 2)."""
+    tracked: list[str] = []
+    if track:
+        from kdss_bench.trackers.registry import check_trackers
+
+        tracked = check_trackers(track)
+    if "wandb" not in tracked:
+        if any(value is not None for value in (project, entity, mode)):
             raise KdssError("--wandb-project, --wandb-entity and --wandb-mode set up W&B tracking; add --track wandb")
-        return [], None
-    from kdss_bench.trackers.registry import check_trackers
+        return tracked, None
     from kdss_bench.trackers.wandb_tracker import WandbOptions
 
-    tracked = check_trackers(track)
-    options = WandbOptions(project=project, entity=entity, mode=mode).check()
-    if "wandb" not in tracked and options != WandbOptions():
-        raise KdssError("--wandb-project, --wandb-entity and --wandb-mode set up W&B tracking; add --track wandb")
-    return tracked, options
+    return tracked, WandbOptions(project=project, entity=entity, mode=mode).check()
 
 
 def _make_trackers(tracked: list[str], results: Path, suite: str, wandb_options) -> list:
@@ -201,19 +201,8 @@ def _make_trackers(tracked: list[str], results: Path, suite: str, wandb_options)
     from kdss_bench.trackers.registry import make_trackers
 
     trackers = make_trackers(tracked, results_root=results, suite=suite, wandb=wandb_options)
-    typer.echo(f"tracking with {', '.join(tracked)}: " + "; ".join(_tracker_place(t) for t in trackers), err=True)
+    typer.echo("tracking: " + "; ".join(tracker.describe() for tracker in trackers), err=True)
     return trackers
-
-
-def _tracker_place(tracker) -> str:
-    """Where a tracker writes, for the line ``run`` prints as it starts."""
-    if tracker.name == "tensorboard":
-        return f"tensorboard --logdir {tracker.folder}"
-    if tracker.name == "wandb":
-        where = tracker.folder if tracker.folder is not None else "$WANDB_DIR"
-        mode = tracker.options.effective_mode(tracker.environ)
-        return f"W&B project {tracker.project} ({mode}; run files under {where})"
-    return tracker.name
 
 
 def _tracking(console, trackers: list, results: Path):

@@ -36,6 +36,9 @@ class TensorBoardTracker(Tracker):
         self.fix = f"check that {self.folder} can be written (permissions, free space)"
         self.writers: dict[str, Any] = {}
 
+    def describe(self) -> str:
+        return f"tensorboard --logdir {self.folder}"
+
     def start_cell(self, cell: str, config: Mapping[str, Any]) -> None:
         import yaml
         from torch.utils.tensorboard import SummaryWriter

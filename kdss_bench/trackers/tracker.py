@@ -21,6 +21,10 @@ class Tracker:
     fix: str = "see the error above"
     """What a user can do about an error of this tracker (the end of its warning line)."""
 
+    def describe(self) -> str:
+        """Where it writes, for the line ``run`` prints as it starts (e.g. the ``tensorboard`` command)."""
+        return self.name
+
     def start_cell(self, cell: str, config: Mapping[str, Any]) -> None:
         """A cell starts: open its run. ``config`` is the cell's resolved config (its ``config.yaml``)."""
 

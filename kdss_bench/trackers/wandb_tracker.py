@@ -69,8 +69,7 @@ class _CellRun:
 
 class WandbTracker(Tracker):
     name = "wandb"
-    fix = ("check --wandb-project, --wandb-entity and your login (`wandb login`), or pass --wandb-mode offline "
-           "(`wandb sync` uploads later)")
+    fix = "check --wandb-project and --wandb-entity"
 
     def __init__(self, options: WandbOptions, *, folder: str | os.PathLike[str], suite: str,
                  environ: Mapping[str, str] = os.environ) -> None:
@@ -81,6 +80,13 @@ class WandbTracker(Tracker):
         self.folder = None if environ.get("WANDB_DIR") else Path(folder)
         self.suite = suite
         self.runs: dict[str, _CellRun] = {}
+        if options.effective_mode(environ) not in OFFLINE_MODES:
+            self.fix += (", and your login (`wandb login`) and network, or pass --wandb-mode offline "
+                         "(`wandb sync` uploads later)")
+
+    def describe(self) -> str:
+        where = self.folder if self.folder is not None else self.environ.get("WANDB_DIR")
+        return f"W&B project {self.project} ({self.options.effective_mode(self.environ)}; run files under {where})"
 
     def preflight(self) -> None:
         """Before the suite starts: an online run needs a login (a terminal asks for a key), else an error."""
