@@ -49,7 +49,7 @@ from kdss_bench.methods.mkdt_experts import (
 )
 from kdss_bench.methods.mkdt_settings import OFFICIAL_DATASET, MkdtSettings
 from kdss_bench.methods.mtt_experts import ExpertTrajectory
-from kdss_bench.methods.run_checkpoint import RunCheckpoint
+from kdss_bench.methods.run_checkpoint import CheckpointedRun, RunCheckpoint
 from kdss_bench.methods.set_manifest import common_manifest
 from kdss_bench.methods.trajectory_matching import check_expert_sizes, matching_loss
 from kdss_bench.train.seeding import build_seeded_model, derive_seed
@@ -158,8 +158,15 @@ def distill(ctx: DistillContext) -> DistilledSet:
         return run.execute(started=started, targets_time_s=targets_ready, experts_time_s=experts_ready)
 
 
-class MkdtRun:
+class MkdtRun(CheckpointedRun):
     """One distillation: synthetic images, targets, step size, optimisers, the matching step, checkpoints."""
+
+    CHECKPOINTED = (
+        "source_indices", "init_record", "images", "targets", "syn_lr", "image_optimizer",
+        "target_optimizer", "lr_optimizer", "batch_generator", "expert_rng", "epoch_rng", "single_expert",
+        "expert_queue", "expert_counts",
+    )
+    """The attributes a resumable checkpoint holds (see CheckpointedRun)."""
 
     def __init__(self, ctx: DistillContext, settings: MkdtSettings, experts: list[ExpertTrajectory],
                  targets: Tensor, *, mean, std) -> None:
@@ -172,8 +179,8 @@ class MkdtRun:
         self.student = FlatParameters(student.train())
         check_expert_sizes(experts, self.student.size)
         saved = self.checkpoint.load()  # a resumed run keeps its initial choice instead of recomputing it
-        if saved is not None:
-            self.source_indices, self.init_record = torch.tensor(saved["source_indices"]), dict(saved["init"])
+        if saved is not None and {"source_indices", "init_record"} <= set(saved):
+            self.source_indices, self.init_record = torch.as_tensor(saved["source_indices"]), dict(saved["init_record"])
         else:
             self.source_indices, self.init_record = self.initial_indices(targets)
         images = normalized_source(source, self.mean, self.std, self.source_indices, device)
@@ -243,42 +250,6 @@ class MkdtRun:
         value = float(loss.detach())
         self.losses.append(value)
         return value
-
-    # --- checkpoints -----------------------------------------------------------------------
-    def save_checkpoint(self, elapsed: float) -> None:
-        self.checkpoint.save({
-            "step": self.step, "elapsed": elapsed, "losses": self.losses,
-            "source_indices": self.source_indices.tolist(), "init": self.init_record,
-            "images": self.images.detach().cpu(), "targets": self.targets.detach().cpu(),
-            "syn_lr": self.syn_lr.detach().cpu(),
-            "image_optimizer": self.image_optimizer.state_dict(),
-            "target_optimizer": self.target_optimizer.state_dict(),
-            "lr_optimizer": self.lr_optimizer.state_dict(),
-            "batch_generator": self.batch_generator.get_state(),
-            "expert_rng": self.expert_rng.bit_generator.state, "epoch_rng": self.epoch_rng.bit_generator.state,
-            "single_expert": self.single_expert, "expert_queue": list(self.expert_queue),
-            "expert_counts": list(self.expert_counts),
-        })
-
-    def load_checkpoint(self) -> bool:
-        state = self.checkpoint.load()
-        if state is None:
-            return False
-        device = self.ctx.device
-        with torch.no_grad():
-            self.images.copy_(state["images"].to(device))
-            self.targets.copy_(state["targets"].to(device))
-            self.syn_lr.copy_(state["syn_lr"].to(device))
-        self.image_optimizer.load_state_dict(state["image_optimizer"])
-        self.target_optimizer.load_state_dict(state["target_optimizer"])
-        self.lr_optimizer.load_state_dict(state["lr_optimizer"])
-        self.batch_generator.set_state(state["batch_generator"])
-        self.expert_rng.bit_generator.state = state["expert_rng"]
-        self.epoch_rng.bit_generator.state = state["epoch_rng"]
-        self.single_expert, self.expert_queue = state["single_expert"], list(state["expert_queue"])
-        self.expert_counts = list(state["expert_counts"])
-        self.step, self.elapsed_before, self.losses = state["step"], state["elapsed"], list(state["losses"])
-        return True
 
     # --- the whole run ---------------------------------------------------------------------
     def execute(self, *, started: float | None = None, targets_time_s: float = 0.0,
