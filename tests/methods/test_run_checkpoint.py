@@ -76,7 +76,7 @@ class _Toy:
         run.optimizer.step()
         run.queue.append(int(run.numpy_rng.integers(100)))
         run.step += 1
-        run.losses.append(float(run.weights.sum()))
+        run.losses.append(float(run.weights.detach().sum()))
         run.note = f"step {run.step}"
 
 
