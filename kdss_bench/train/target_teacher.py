@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,6 +27,7 @@ import torch
 from torch import nn
 
 from kdss_bench.errors import CheckpointError
+from kdss_bench.models.state_dict_file import read_state_dict, save_state_dict, state_dict_problems
 from kdss_bench.train.finetune import finetune_model
 from kdss_bench.train.progress import Emit
 from kdss_bench.train.recipes import FinetuneRecipe, TargetTeacherRecipe
@@ -38,8 +37,6 @@ from kdss_bench.train.transfer import HEAD_PREFIX
 if TYPE_CHECKING:
     from kdss_bench.data.image_set import ImageSet
 
-WRAPPER_KEYS = ("state_dict", "model")
-_SHOWN_KEYS = 3
 
 
 def train_target_teacher(
@@ -91,20 +88,7 @@ def save_target_teacher(model: nn.Module, path: str | os.PathLike[str]) -> Path:
 
     The official ``teacher_cifar10.pt`` format: a bare ``{name: tensor}`` mapping.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
+    return save_state_dict(model.state_dict(), path)
 
 
 def load_target_teacher(
@@ -127,15 +111,7 @@ def load_target_teacher(
             f"target teacher checkpoint {path} not found; pass the path of a classifier state dict "
             "(e.g. the authors' teacher_cifar10.pt) or let the suite train one (kd_teacher)"
         )
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # weights_only refusals, truncated files, non-pickles
-        raise CheckpointError(
-            f"target teacher checkpoint {path} cannot be read as a plain tensor state dict "
-            f"(torch.load weights_only=True: {type(exc).__name__}: {_one_line(exc)}); save the state_dict, "
-            "not the module"
-        ) from None
-    state = _unwrap(obj, path)
+    state = read_state_dict(path, "target teacher checkpoint")
     with torch.random.fork_rng(devices=[]):  # the random init is overwritten; keep the global RNG as it was
         model = build_seeded_model(arch, in_shape=tuple(in_shape), num_outputs=num_classes, seed=0)
     _check_matches(model, state, path, arch, num_classes, tuple(in_shape))
@@ -149,59 +125,9 @@ def _frozen(model: nn.Module) -> nn.Module:
     return model.eval()
 
 
-def _one_line(exc: Exception) -> str:
-    """The informative part of a ``torch.load`` error on one line (its messages span paragraphs)."""
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
-    marker = "WeightsUnpickler error:"
-    if marker in text:
-        text = re.split(r" was not an allowed global|\n\n", text.split(marker, 1)[1].strip(), maxsplit=1)[0]
-    else:
-        text = text.strip().split("\n", 1)[0]
-    text = " ".join(text.split())
-    if not text and isinstance(exc, EOFError):
-        return "the file is empty or truncated"
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
-def _unwrap(obj: object, path: Path) -> Mapping[str, torch.Tensor]:
-    if isinstance(obj, Mapping):
-        for key in WRAPPER_KEYS:
-            if key in obj and isinstance(obj[key], Mapping):
-                obj = obj[key]
-                break
-    if (
-        not isinstance(obj, Mapping)
-        or not obj
-        or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
-    ):
-        raise CheckpointError(
-            f"target teacher checkpoint {path} does not hold a state dict (name -> tensor), raw or under one "
-            f"of the keys {', '.join(WRAPPER_KEYS)}; save it with save_target_teacher"
-        )
-    return obj
-
-
-def _first(keys: list[str]) -> str:
-    shown = ", ".join(keys[:_SHOWN_KEYS])
-    return shown + (f" (+{len(keys) - _SHOWN_KEYS} more)" if len(keys) > _SHOWN_KEYS else "")
-
-
 def _check_matches(model: nn.Module, state: Mapping[str, torch.Tensor], path: Path, arch: str, num_classes: int,
                    in_shape: tuple[int, ...]) -> None:
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    problems = []
-    if missing:
-        problems.append(f"missing keys {_first(missing)}")
-    if unexpected:
-        problems.append(f"unexpected keys {_first(unexpected)}")
-    if not problems:
-        mismatched = [
-            f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items() if state[k].shape != v.shape
-        ]
-        if mismatched:
-            problems.append(f"shape mismatches (file vs model) {_first(mismatched)}")
+    missing, unexpected, problems = state_dict_problems(model, state)
     if not problems:
         return
     if missing and all(k.startswith(HEAD_PREFIX) for k in missing) and not unexpected:
