@@ -12,7 +12,6 @@ with normalisation only: there is no model selection on the test split.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -21,43 +20,14 @@ from torch import nn
 
 from kdss_bench.train.augment import TrainAugment
 from kdss_bench.train.batch_stream import ShuffledBatchStream
-from kdss_bench.train.evaluate import accuracy_and_loss
+from kdss_bench.train.evaluate import EvalResult
 from kdss_bench.train.progress import Emit, LossReporter, synchronize
 from kdss_bench.train.recipes import FinetuneRecipe
 from kdss_bench.train.seeding import derive_seed, device_generator
-from kdss_bench.train.transfer import build_transfer_model
+from kdss_bench.train.transfer import build_target_model
 
 if TYPE_CHECKING:
     from kdss_bench.data.image_set import ImageSet
-
-
-@dataclass(frozen=True)
-class EvalResult:
-    """What one downstream evaluation reports.
-
-    ``accuracy`` is top-1 on the test split in percent and ``loss`` the test cross-entropy;
-    ``train_loss`` is the mean training loss over the last (up to 10) iterations, nan when
-    none ran; ``images_per_s`` counts training images through the training loop, 0 when none.
-    """
-
-    accuracy: float
-    loss: float
-    train_loss: float
-    iterations: int
-    images_per_s: float
-
-    def emit_metric(self, emit: Emit | None) -> None:
-        """Reports this result as the stage's final ``metric`` event (test loss as ``test_loss``)."""
-        if emit is not None:
-            emit(
-                "metric",
-                step=self.iterations,
-                total=self.iterations,
-                accuracy=self.accuracy,
-                test_loss=self.loss,
-                train_loss=self.train_loss,
-                images_per_s=self.images_per_s,
-            )
 
 
 def finetune(
@@ -75,13 +45,7 @@ def finetune(
     ``init`` is not modified. Emits ``progress`` (loss, lr) every 10 iterations and a final
     ``metric`` event.
     """
-    model = build_transfer_model(
-        model_name,
-        init,
-        num_classes=target.num_classes,
-        in_shape=(3, target.resolution, target.resolution),
-        seed=seed,
-    )
+    model = build_target_model(model_name, init, target, seed=seed)
     return finetune_model(model, target, recipe, seed=seed, device=device, emit=emit)
 
 
@@ -143,16 +107,6 @@ def finetune_model(
     synchronize(device)
     elapsed = time.perf_counter() - started
 
-    accuracy, test_loss = accuracy_and_loss(
-        model, target.x_test, target.y_test, target.mean, target.std, device=device
-    )
-    result = EvalResult(
-        accuracy=accuracy,
-        loss=test_loss,
-        train_loss=reporter.last_mean,
-        iterations=recipe.iterations,
-        images_per_s=images / elapsed if images and elapsed > 0 else 0.0,
-    )
-    result.emit_metric(emit)
-    return result
+    return EvalResult.tested(model, target, train_loss=reporter.last_mean, iterations=recipe.iterations,
+                             images=images, elapsed=elapsed, device=device, emit=emit)
 

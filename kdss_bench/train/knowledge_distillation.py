@@ -45,16 +45,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kdss_bench.errors import DataError, ModelError
-from kdss_bench.train.augment import Stats, TestTransform
 from kdss_bench.train.batch_stream import ShuffledBatchStream
 from kdss_bench.train.distilled_inputs import check_distilled_images
 from kdss_bench.train.dsa_augment import seeded_dsa
-from kdss_bench.train.evaluate import accuracy_and_loss
-from kdss_bench.train.finetune import EvalResult
+from kdss_bench.train.evaluate import EvalResult
 from kdss_bench.train.progress import Emit, LossReporter, synchronize
 from kdss_bench.train.recipes import BN_MODES, KdRecipe
 from kdss_bench.train.seeding import derive_seed, device_generator
-from kdss_bench.train.transfer import build_transfer_model
+from kdss_bench.train.transfer import build_target_model
 
 if TYPE_CHECKING:
     from kdss_bench.data.image_set import ImageSet
@@ -98,55 +96,6 @@ def prepare_teacher(teacher: nn.Module, mode: str, device: torch.device | str) -
     return net.train(mode == "train")
 
 
-def batch_statistics_accuracy_and_loss(
-    model: nn.Module,
-    x_uint8: Tensor,
-    y: Tensor,
-    mean: Stats,
-    std: Stats,
-    batch_size: int,
-    device: torch.device | str | None = None,
-) -> tuple[float, float]:
-    """(accuracy in percent, mean cross-entropy) with the model in **train** mode, the official KD test.
-
-    ``zeroshot_kd.py:61-71``: ``student.train()`` then the test split in order (``shuffle=False``,
-    ``data/wrapper.py:16``) in batches of ``batch_size``, so every BatchNorm normalises with the
-    statistics of its batch and the result depends on the batching (including the last, smaller
-    batch). The model's buffers (BN running statistics, which train-mode forwards update) and its
-    mode are restored afterwards.
-    """
-    if x_uint8.shape[0] != y.shape[0]:
-        raise ValueError(f"{x_uint8.shape[0]} images but {y.shape[0]} labels")
-    if x_uint8.shape[0] == 0:
-        raise ValueError("cannot evaluate on an empty test split")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if device is None:
-        device = next(model.parameters()).device
-    device = torch.device(device)
-    transform = TestTransform(mean, std)
-    saved = {name: buf.detach().clone() for name, buf in model.named_buffers()}
-    was_training = model.training
-    model.train()
-    correct = torch.zeros((), dtype=torch.int64, device=device)
-    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-    try:
-        with torch.no_grad():
-            for start in range(0, x_uint8.shape[0], batch_size):
-                xb = x_uint8[start : start + batch_size].to(device, non_blocking=True)
-                yb = y[start : start + batch_size].to(device, non_blocking=True)
-                logits = model(transform(xb)).float()
-                loss_sum += F.cross_entropy(logits, yb, reduction="sum").double()
-                correct += (logits.argmax(dim=1) == yb).sum()
-    finally:
-        with torch.no_grad():
-            for name, buf in model.named_buffers():
-                buf.copy_(saved[name])
-        model.train(was_training)
-    n = x_uint8.shape[0]
-    return 100.0 * int(correct.item()) / n, float(loss_sum.item()) / n
-
-
 def knowledge_distill(
     student_name: str,
     init: nn.Module | None,
@@ -186,13 +135,7 @@ def knowledge_distill(
     ModelError when the teacher's logits do not match the target's classes.
     """
     check_kd_images(images, target)
-    student = build_transfer_model(
-        student_name,
-        init,
-        num_classes=target.num_classes,
-        in_shape=(3, target.resolution, target.resolution),
-        seed=seed,
-    )
+    student = build_target_model(student_name, init, target, seed=seed)
     return knowledge_distill_model(
         student, teacher, images, target, recipe, augment=augment, gaussian=gaussian, seed=seed, device=device,
         emit=emit,
@@ -273,23 +216,9 @@ def knowledge_distill_model(
     synchronize(device)
     elapsed = time.perf_counter() - started
 
-    if recipe.student_eval_mode == "train":
-        accuracy, test_loss = batch_statistics_accuracy_and_loss(
-            student, target.x_test, target.y_test, target.mean, target.std, recipe.test_batch_size, device=device
-        )
-    else:
-        accuracy, test_loss = accuracy_and_loss(
-            student, target.x_test, target.y_test, target.mean, target.std, recipe.test_batch_size, device=device
-        )
-    result = EvalResult(
-        accuracy=accuracy,
-        loss=test_loss,
-        train_loss=reporter.last_mean,
-        iterations=total,
-        images_per_s=seen / elapsed if seen and elapsed > 0 else 0.0,
-    )
-    result.emit_metric(emit)
-    return result
+    return EvalResult.tested(student, target, train_loss=reporter.last_mean, iterations=total, images=seen,
+                             elapsed=elapsed, device=device, emit=emit, batch_size=recipe.test_batch_size,
+                             batch_statistics=recipe.student_eval_mode == "train")
 
 
 def _check_teacher_logits(logits: Tensor, target: ImageSet) -> None:

@@ -21,11 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kdss_bench.train.evaluate import accuracy_and_loss
-from kdss_bench.train.finetune import EvalResult
+from kdss_bench.train.evaluate import EvalResult
 from kdss_bench.train.linear_probe import extract_features
 from kdss_bench.train.progress import Emit, LossReporter, synchronize
-from kdss_bench.train.transfer import build_transfer_model
+from kdss_bench.train.transfer import build_target_model
 
 if TYPE_CHECKING:
     from kdss_bench.data.image_set import ImageSet
@@ -45,8 +44,7 @@ def lbfgs_probe(model_name: str, init: nn.Module | None, target: ImageSet, recip
                 device: torch.device | str, emit: Emit | None = None) -> EvalResult:
     """Probes ``init``'s backbone (None: a random-init one) on ``target``; ``init`` is not modified."""
     device = torch.device(device)
-    model = build_transfer_model(model_name, init, num_classes=target.num_classes,
-                                 in_shape=(3, target.resolution, target.resolution), seed=seed).to(device)
+    model = build_target_model(model_name, init, target, seed=seed).to(device)
     model.requires_grad_(False)
     head: nn.Linear = model.fc
     head.requires_grad_(True)
@@ -68,9 +66,5 @@ def lbfgs_probe(model_name: str, init: nn.Module | None, target: ImageSet, recip
         reporter.record(step, loss)
     synchronize(device)
     elapsed = time.perf_counter() - started
-    accuracy, test_loss = accuracy_and_loss(model, target.x_test, target.y_test, target.mean, target.std,
-                                            device=device)
-    result = EvalResult(accuracy=accuracy, loss=test_loss, train_loss=reporter.last_mean, iterations=recipe.steps,
-                        images_per_s=features.shape[0] * recipe.steps / elapsed if elapsed > 0 else 0.0)
-    result.emit_metric(emit)
-    return result
+    return EvalResult.tested(model, target, train_loss=reporter.last_mean, iterations=recipe.steps,
+                             images=features.shape[0] * recipe.steps, elapsed=elapsed, device=device, emit=emit)

@@ -19,12 +19,11 @@ from torch import Tensor, nn
 
 from kdss_bench.train.augment import TestTransform
 from kdss_bench.train.batch_stream import ShuffledBatchStream
-from kdss_bench.train.evaluate import accuracy_and_loss
-from kdss_bench.train.finetune import EvalResult
+from kdss_bench.train.evaluate import EvalResult
 from kdss_bench.train.progress import Emit, LossReporter, synchronize
 from kdss_bench.train.recipes import LinearProbeRecipe
 from kdss_bench.train.seeding import derive_seed
-from kdss_bench.train.transfer import build_transfer_model
+from kdss_bench.train.transfer import build_target_model
 
 if TYPE_CHECKING:
     from kdss_bench.data.image_set import ImageSet
@@ -59,13 +58,7 @@ def linear_probe(
 
     ``init`` is not modified. Emits ``progress`` every 10 iterations and a final ``metric``.
     """
-    model = build_transfer_model(
-        model_name,
-        init,
-        num_classes=target.num_classes,
-        in_shape=(3, target.resolution, target.resolution),
-        seed=seed,
-    )
+    model = build_target_model(model_name, init, target, seed=seed)
     return probe_model(model, target, recipe, seed=seed, device=device, emit=emit)
 
 
@@ -113,15 +106,5 @@ def probe_model(
     synchronize(device)
     elapsed = time.perf_counter() - started
 
-    accuracy, test_loss = accuracy_and_loss(
-        model, target.x_test, target.y_test, target.mean, target.std, device=device
-    )
-    result = EvalResult(
-        accuracy=accuracy,
-        loss=test_loss,
-        train_loss=reporter.last_mean,
-        iterations=recipe.iterations,
-        images_per_s=seen / elapsed if seen and elapsed > 0 else 0.0,
-    )
-    result.emit_metric(emit)
-    return result
+    return EvalResult.tested(model, target, train_loss=reporter.last_mean, iterations=recipe.iterations,
+                             images=seen, elapsed=elapsed, device=device, emit=emit)

@@ -9,11 +9,16 @@ the head that fails to match is an error rather than a silently random layer.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from kdss_bench.errors import ModelError
 from kdss_bench.train.seeding import build_seeded_model
+
+if TYPE_CHECKING:
+    from kdss_bench.data.image_set import ImageSet
 
 HEAD_PREFIX = "fc."
 
@@ -56,3 +61,9 @@ def build_transfer_model(
             "pre-train and evaluate with the same model name"
         ) from err
     return model
+
+
+def build_target_model(model_name: str, init: nn.Module | None, target: ImageSet, *, seed: int) -> nn.Module:
+    """:func:`build_transfer_model` for ``target``: its number of classes and resolution."""
+    return build_transfer_model(model_name, init, num_classes=target.num_classes,
+                                in_shape=(3, target.resolution, target.resolution), seed=seed)

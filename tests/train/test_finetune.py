@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from kdss_bench.train.augment import TestTransform
-from kdss_bench.train.evaluate import accuracy_and_loss
-from kdss_bench.train.finetune import EvalResult, FinetuneRecipe, finetune, finetune_model
+from kdss_bench.train.evaluate import EvalResult, accuracy_and_loss
+from kdss_bench.train.finetune import FinetuneRecipe, finetune, finetune_model
 from kdss_bench.train.seeding import build_seeded_model
 from kdss_bench.train.transfer import build_transfer_model
 

@@ -13,10 +13,8 @@ from kdss_bench.data.image_set import ImageSet
 from kdss_bench.data.registry import load_dataset
 from kdss_bench.errors import DataError, ModelError
 from kdss_bench.train.augment import TestTransform
-from kdss_bench.train.evaluate import accuracy_and_loss
-from kdss_bench.train.finetune import EvalResult
+from kdss_bench.train.evaluate import EvalResult, accuracy_and_loss, batch_statistics_accuracy_and_loss
 from kdss_bench.train.knowledge_distillation import (
-    batch_statistics_accuracy_and_loss,
     knowledge_distill,
     knowledge_distill_model,
     soft_cross_entropy,
