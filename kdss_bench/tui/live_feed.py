@@ -36,7 +36,7 @@ class LiveUpdate:
 
     changed: frozenset[CellKey]
     order: tuple[CellKey, ...]
-    """Every known cell, in display order (suites sorted, plan order within a suite)."""
+    """Every known cell, in display order: suites with a live runner first, then by name; plan order within a suite."""
     cells: dict[CellKey, CellState]
     """The new states of the changed cells."""
     alive: dict[str, bool]
@@ -95,6 +95,8 @@ class LiveFeed:
             if key in changed:
                 cells[key] = state
         alive = {suite: self.live.runner_alive(suite) for suite in self.live.suites()}
+        # suites being run come first: opened during a run, the screen shows what is happening
+        order.sort(key=lambda key: not alive.get(key[0], False))
         runs = {suite: [f"{run.get('executor') or 'inline'}, pid {run.get('pid')}"
                         for run in self.live.live_runs(suite)] for suite in self.live.suites()}
         return LiveUpdate(
