@@ -198,7 +198,7 @@ def test_missing_built_in_datasets_name_their_files_and_one_prepare_command(writ
     assert message.endswith(f"run kdss-bench data prepare tinyimagenet cars --root {tmp_path}")  # neither downloads
 
 
-# --- issue 9 section 1: one line, exit 2, nothing written, never a traceback or a hang --------------
+# --- a bad invocation: one line, exit 2, nothing written, never a traceback or a hang --------------
 
 def one_line_error(path, **kwargs) -> str:
     with pytest.raises(KdssError) as caught:

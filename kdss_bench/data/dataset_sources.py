@@ -13,7 +13,7 @@ Where each expected value comes from (the ``source`` of every entry says which):
   ``torchvision/datasets/{cifar,flowers102,gtsrb,dtd,mnist}.py`` (``tgz_md5``, ``train_list``,
   ``_file_dict``, ``_MD5``, ``resources``);
 * ``old torchvision``: the md5s of ``StanfordCars`` from before its download was removed (the
-  Stanford URLs broke; pytorch/vision issue 7545);
+  Stanford URLs broke, https://github.com/pytorch/vision/issues/7545);
 * ``TFDS``: the size in bytes and sha256 of the same URL in tensorflow/datasets
   ``tensorflow_datasets/url_checksums/<name>.txt`` (caltech_birds2011, stanford_dogs, cars196,
   oxford_flowers102, fgvc, dtd, fashion_mnist);

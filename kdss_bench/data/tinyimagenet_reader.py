@@ -17,10 +17,10 @@ would share a name. Train images are read class by class, each class's files in 
 order; test images in the order of ``val_annotations.txt``. Bounding boxes are not used.
 
 The test split is the labelled ``val`` split: the official ``test`` images have no labels, and
-the KRR-ST code reads pre-made tensors whose "test" split is presumably this val split
-[NOT VERIFIED] (reference brief, section 3). Nothing is downloaded. Every image is decoded and
-resized to R x R (see :mod:`kdss_bench.data.pil_resize`); at R = 64 no resizing happens. The
-whole set at 64 px holds about 1.2 GB of uint8 pixels.
+the KRR-ST code reads pre-made tensors (its ``data/wrapper.py``) whose "test" split is presumably
+this val split [NOT VERIFIED] (docs/method-notes.md#data-and-preprocessing). Nothing is
+downloaded. Every image is decoded and resized to R x R (see :mod:`kdss_bench.data.pil_resize`);
+at R = 64 no resizing happens. The whole set at 64 px holds about 1.2 GB of uint8 pixels.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The ``kmeans`` baseline: per class, the real images nearest to k-means centroids.
 
 The paper's "Kmeans" row is a real coreset selected with k-means; its exact procedure is not in
-the released code and is NOT VERIFIED (brief section 4). This implementation, per source class c
+the released code and is NOT VERIFIED (docs/method-notes.md#kmeans). This implementation, per source class c
 with k_c = ``images_per_class(budget, C)[c]``:
 
 1. features of the class's training images: the normalised pixels flattened (``features=pixels``)

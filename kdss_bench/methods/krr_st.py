@@ -3,8 +3,9 @@
 X_s (m synthetic images) and Y_s (their learnable m x d target representations) are optimised so
 that a linear head fitted in closed form on (phi(X_s), Y_s) predicts the frozen self-supervised
 teacher's representations of augmented real images. phi is drawn from a pool of ConvNets trained
-online on (X_s, Y_s). Every step follows the official ``algorithms/distill.py`` (brief 1.5); the
-known bugs and history of the official code are named settings (see ``KrrStSettings``).
+online on (X_s, Y_s). Every step follows the official ``algorithms/distill.py``; the known bugs
+and history of the official code are named settings (see ``KrrStSettings`` and
+docs/method-notes.md#krr_st).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ CHECKPOINT_FILE = "krr_st_checkpoint.pt"
 
 
 def initial_synthetic_set(ctx: DistillContext, settings: KrrStSettings) -> tuple[torch.Tensor, torch.Tensor]:
-    """X_s <- m random real training images; Y_s <- teacher(normalise(X_s)) (brief 1.3).
+    """X_s <- m random real training images; Y_s <- teacher(normalise(X_s)) (official ``train.py:46-64``).
 
     With ``xs_init="raw"`` (official) X_s keeps the raw [0, 1] pixels although the networks read
     normalised real images; ``"normalized"`` starts X_s in the same space as the real inputs.
@@ -170,7 +171,7 @@ class KrrStRun(CheckpointedRun):
         return x_real, y_real.clone()  # an ordinary tensor: autograd may save it for the loss's backward
 
     def outer_step(self) -> float:
-        """One KRR-ST update of X_s and Y_s followed by the pool update (brief 1.5, steps 1-9)."""
+        """One KRR-ST update of X_s and Y_s, then the pool update (official ``algorithms/distill.py:13-65``)."""
         settings = self.settings
         idx = int(self.rng.integers(settings.pool_size))
         model = self.pool.models[idx]

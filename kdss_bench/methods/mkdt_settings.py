@@ -26,7 +26,7 @@ Every other distillation argument takes its ``distill.py`` default at every scal
 same function: ``InstanceNorm2d(C, affine=True)`` equals ``GroupNorm(C, C)``); ConvNetD4 is
 ``convnet_128_128_128_128_in``. ``model: ""`` uses the suite's model instead, like ``mtt``.
 
-Deviations from the official code, each a setting (see ``docs/mkdt-notes.md``):
+Deviations from the official code, each a setting (see docs/method-notes.md#mkdt):
 
 - ``normalization``: ``source`` (default) normalises with the suite's source statistics, which
   the rest of the pipeline uses; ``official`` uses MKDT's ``utils.py::get_dataset`` constants.

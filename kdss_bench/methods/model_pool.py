@@ -2,7 +2,7 @@
 
 Each model is trained online on the current synthetic set (one full-batch SGD step each time it
 is used) and replaced by a fresh one after ``online_iterations`` steps, so the kernel sees models
-at every stage of training on X_s (brief 1.4).
+at every stage of training on X_s (official ``model_pool.py``; docs/method-notes.md#krr_st).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The ``random`` baseline: a class-balanced random subset of the real source training images.
 
-The paper's "Random" row (brief section 4): real images with their class labels, pre-trained
+The paper's "Random" row (docs/method-notes.md#random): real images with their class labels, pre-trained
 like the other supervised baselines (cross-entropy + DSA). Stored normalised (network-input
 space) as the baselines' official code stores its sets.
 """

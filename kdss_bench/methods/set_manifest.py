@@ -12,7 +12,8 @@ from kdss_bench.methods.context import DistillContext
 
 def common_manifest(ctx: DistillContext, method: str, *, input_space: str, wall_time_s: float, steps: int,
                     loss: dict[str, Any] | None) -> dict[str, Any]:
-    """The shared keys (issue 3 contract); a method adds its own next to them."""
+    """The keys every method's manifest carries (source, budget, seed, settings, input space,
+    normalisation, cost, versions); a method adds its own next to them."""
     return {
         "method": method, "source": ctx.source.name, "source_fingerprint": ctx.source.fingerprint(),
         "budget": ctx.budget, "seed": ctx.seed, "model": ctx.model,

@@ -50,7 +50,7 @@ class NoSettings(MethodSettings):
 
 @dataclass(frozen=True)
 class KrrStSettings(MethodSettings):
-    """KRR-ST distillation; defaults are the official code's CIFAR-100 configuration (brief 1.4-1.7)."""
+    """KRR-ST distillation; defaults are the official code's CIFAR-100 configuration (docs/method-notes.md#krr_st)."""
 
     outer_steps: int = 160_000  # outer (X_s, Y_s) updates (train.py --outer_iteration)
     lr: float = 1e-4  # one learning rate for X_s and Y_s (README command for CIFAR-100; argparse default 1e-3)

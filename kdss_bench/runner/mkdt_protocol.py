@@ -1,4 +1,4 @@
-"""MKDT's evaluation protocol, the pre-training half: every set regressed onto 512-d targets, briefly.
+"""MKDT's evaluation protocol, the pre-training half: every set regressed onto 512-d targets for a few epochs.
 
 Under MKDT's protocol no set keeps its own recipe: each network is trained with MSE to the set's
 target representations for ``mkdt_protocol.epochs`` (20) epochs by SGD (``MkdtProtocolRecipe``).

@@ -1,10 +1,11 @@
-"""Which recipe pre-trains a distilled set, by its target kind (brief 2.1) or one shared recipe.
+"""Which recipe pre-trains a distilled set: by its target kind, or one shared recipe.
 
 ``native`` (the paper's protocol): features -> MSE to Y_s with SGD 0.1 (KRR-ST); hard labels ->
 cross-entropy with DSA (random, kmeans, dsa, dm, mtt); learned labels -> 0.5 * squared error with
 AdamW and cosine warm-up (kip, frepo). ``shared``: every method uses the suite's ``pretrain``
 optimiser, length and batch, with the loss its targets need (cross-entropy for hard labels, MSE
-otherwise) and no augmentation, so that only the distilled data differ.
+otherwise) and no augmentation, so that only the distilled data differ. The official recipes and
+where they are cited: docs/method-notes.md#pre-training-on-a-distilled-set.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """MKDT's linear evaluation: a full-batch L-BFGS logistic regression on frozen features.
 
 Follows ``evaluation/linear_evaluation.py`` of ``jiayini1119/MKDT`` (HEAD ``eaf200e``): the frozen
-backbone encodes the (label-fraction) training images once (``le_run``, lines 118-127), a fresh
+backbone encodes the (label-fraction) training images once (``le_run``, lines 118-126), a fresh
 ``nn.Linear`` is fitted by ``steps`` calls of ``torch.optim.LBFGS`` with torch's defaults (lr 1,
 ``max_iter`` 20 function evaluations per call, history 100) to cross-entropy plus
-``l2 * ||W||^2`` on the weight only (``train_clf``, lines 9-35), and the test split is classified
+``l2 * ||W||^2`` on the weight only (``train_clf``, lines 10-39), and the test split is classified
 once (``test_clf``). Features come from the backbone in eval mode here and in the official code
 (its ConvNet uses instance norm, which has no running statistics, so the mode changes nothing
 there; for a BatchNorm backbone eval mode is the one that does not depend on the batch). The

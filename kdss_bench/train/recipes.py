@@ -3,7 +3,8 @@
 One source of truth: the training code takes these objects, and the suite schema
 (:mod:`kdss_bench.config`) reads its defaults from their fields and validates a suite's sections
 by building them, so ``kdss-bench validate`` catches every bad recipe value without torch.
-Defaults are the official code's (brief section 2); each class names its suite section.
+Defaults are the official code's (docs/method-notes.md#shared-evaluation-protocol); each class names
+its suite section.
 """
 
 from __future__ import annotations
@@ -233,14 +234,14 @@ class MkdtProtocolRecipe(Recipe):
     ``evaluation/linear_evaluation.py``; "file:line" below refers to those files at HEAD ``eaf200e``).
 
     * Pre-training: a fresh network whose head is as wide as the set's targets, MSE to them, SGD with
-      momentum 0.9 (``pretrain_mse.py:22``), ``lr`` 0.1 (``eval.py:211`` ``--pre_lr``) or, with
+      momentum 0.9 (``pretrain_mse.py:23``), ``lr`` 0.1 (``eval.py:210`` ``--pre_lr``) or, with
       ``learned_lr`` and an MKDT set, the step size it learned (``eval.py:89-91``), ``weight_decay``
-      1e-4 (``eval.py:212``), ``epochs`` 20 (``eval.py:208``), batches of ``batch_size`` 256
-      (``eval.py:209``), shuffled, no schedule, no augmentation (``pretrain_mse.py:29-39``).
+      1e-4 (``eval.py:211``), ``epochs`` 20 (``eval.py:208``), batches of ``batch_size`` 256
+      (``eval.py:209``), shuffled, no schedule, no augmentation (``pretrain_mse.py:29-40``).
     * Probe: the frozen backbone's features of the (label-fraction) training images, one full-batch
       ``nn.Linear`` trained by ``probe_steps`` 20 calls of ``torch.optim.LBFGS`` (torch's defaults:
       lr 1, ``max_iter`` 20 per call, history 100) on cross-entropy + ``probe_l2`` 1e-3 * ||W||^2
-      (``linear_evaluation.py:9-35``, ``eval.py:216`` ``--le_iters 20``), tested on the full test split.
+      (``linear_evaluation.py:10-39``, ``eval.py:217`` ``--le_iters 20``), tested on the full test split.
     The fraction of labels and how it is drawn are the suite's ``label_fraction(s)`` and
     ``label_sampling`` (they apply to every protocol).
     """

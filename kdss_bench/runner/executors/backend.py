@@ -66,6 +66,6 @@ class Backend(Protocol):
     def in_flight(self) -> int: ...
 
     def cancel(self) -> None:
-        """Stops every job in flight and waits (briefly) until they have stopped."""
+        """Stops every job in flight and waits a short while until they have stopped."""
 
     def close(self) -> None: ...
