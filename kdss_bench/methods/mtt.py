@@ -74,6 +74,7 @@ class MttRun(CheckpointedRun):
 
     CHECKPOINTED = (
         "images", "syn_lr", "image_optimizer", "lr_optimizer", "augment_generator", "batch_generator", "rng",
+        "order_rng", "expert_queue",
     )
     """The attributes a resumable checkpoint holds (see CheckpointedRun)."""
 
@@ -102,7 +103,9 @@ class MttRun(CheckpointedRun):
         self.augment = DiffAugment(settings.dsa_strategy) if settings.dsa else None
         self.augment_generator = torch.Generator().manual_seed(derive_seed(ctx.seed, "mtt_dsa"))
         self.batch_generator = torch.Generator().manual_seed(derive_seed(ctx.seed, "mtt_batches"))
-        self.rng = np.random.default_rng(derive_seed(ctx.seed, "mtt_expert_choice"))
+        self.rng = np.random.default_rng(derive_seed(ctx.seed, "mtt_expert_choice"))  # start epochs (and uniform)
+        self.order_rng = np.random.default_rng(derive_seed(ctx.seed, "mtt_expert_order"))
+        self.expert_queue: list[int] = []
         self.step = 0
         self.elapsed_before = 0.0
         self.losses: list[float] = []
@@ -121,10 +124,18 @@ class MttRun(CheckpointedRun):
             generator=self.batch_generator,
             augment=None if augment is None else lambda x: augment(x, generator=self.augment_generator))
 
+    def next_expert(self) -> int:
+        """``cycle``: every expert once per pass, in a fresh random order; ``uniform``: any expert each time."""
+        if self.settings.expert_order == "uniform":
+            return int(self.rng.integers(len(self.experts)))
+        if not self.expert_queue:
+            self.expert_queue = [int(i) for i in self.order_rng.permutation(len(self.experts))]
+        return self.expert_queue.pop(0)
+
     def distill_step(self) -> float:
-        """One outer iteration: random expert and start epoch, matching loss, update pixels and step size."""
+        """One outer iteration: next expert, random start epoch, matching loss, update pixels and step size."""
         settings = self.settings
-        expert = self.experts[int(self.rng.integers(len(self.experts)))]
+        expert = self.experts[self.next_expert()]
         start_epoch = int(self.rng.integers(settings.max_start_epoch))
         loss = self.matching_loss(expert, start_epoch)
         self.image_optimizer.zero_grad(set_to_none=True)
@@ -170,7 +181,7 @@ class MttRun(CheckpointedRun):
         manifest["source_indices"] = self.source_indices.tolist() if settings.pix_init == "real" else None
         manifest["experts"] = {
             "count": len(records), "seed": settings.expert_seed, "epochs": settings.train_epochs,
-            "parameters": self.student.size,
+            "parameters": self.student.size, "order": settings.expert_order,
             "test_accuracy_mean": float(np.mean(test_accuracies)) if test_accuracies else None,
             "final_train_loss_mean": float(np.mean([r["train_loss"][-1] for r in records])),
         }

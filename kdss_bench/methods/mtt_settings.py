@@ -37,6 +37,8 @@ class MttSettings(MethodSettings):
     pix_init: str = "real"  # class-balanced random real images, or "noise" (standard normal)
     dsa: bool = True  # DSA on every student minibatch (per image, not siamese)
     dsa_strategy: str = "color_crop_cutout_flip_scale_rotate"  # DSA ops joined with "_" (official default)
+    expert_order: str = "cycle"  # distill.py lines 307-322: every expert once per pass of a shuffled buffer;
+    # "uniform": a uniformly random expert each iteration, the official --load_all path (line 306)
     # experts (buffer.py)
     num_experts: int = 100  # expert trajectories in the buffer (buffer.py --num_experts)
     train_epochs: int = 50  # epochs each expert trains, a snapshot after each (buffer.py --train_epochs)
@@ -48,7 +50,10 @@ class MttSettings(MethodSettings):
     checkpoint_every: int = 500  # resumable checkpoint of the distillation; 0 = never
     model: str = ""  # student / expert model; empty = the suite's model
 
-    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"pix_init": ("real", "noise")}
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
+        "pix_init": ("real", "noise"),
+        "expert_order": ("cycle", "uniform"),
+    }
     NOT_IN_IDENTITY: ClassVar[tuple[str, ...]] = ("checkpoint_every",)
 
     def check(self, facts: SuiteFacts, where: KeyPath) -> None:

@@ -143,3 +143,35 @@ def test_interrupted_run_resumes_to_the_same_result(digits, cache, tmp_path):
     torch.testing.assert_close(resumed.images, straight.images)
     assert resumed.manifest["syn_lr"] == pytest.approx(straight.manifest["syn_lr"])
     assert not (work / CHECKPOINT_FILE).exists()
+
+
+def three_expert_run(digits, cache, settings, **kwargs):
+    """A run over three copies of the cached expert: the order is what is tested, not the trajectories."""
+    run = make_run(digits, cache, settings, **kwargs)
+    return MttRun(run.ctx, settings, run.experts * 3)
+
+
+def test_cycle_visits_every_expert_once_per_pass_as_the_official_buffer_does(digits, cache):
+    run = three_expert_run(digits, cache, TINY)
+    assert TINY.expert_order == "cycle"
+    picks = [run.next_expert() for _ in range(12)]
+    assert all(sorted(picks[i:i + 3]) == [0, 1, 2] for i in range(0, 12, 3)), picks
+    assert len({tuple(picks[i:i + 3]) for i in range(0, 12, 3)}) > 1, "each pass is shuffled afresh"
+
+
+def test_uniform_draws_any_expert_each_time(digits, cache):
+    run = three_expert_run(digits, cache, dataclasses.replace(TINY, expert_order="uniform"))
+    picks = [run.next_expert() for _ in range(30)]
+    assert set(picks) == {0, 1, 2}
+    assert any(sorted(picks[i:i + 3]) != [0, 1, 2] for i in range(0, 30, 3)), "not a cycle"
+
+
+def test_a_resumed_run_continues_the_pass_it_was_in(digits, cache, tmp_path):
+    run = three_expert_run(digits, cache, dataclasses.replace(TINY, checkpoint_every=2), work_dir=tmp_path)
+    straight = [run.next_expert() for _ in range(6)]
+    first = three_expert_run(digits, cache, dataclasses.replace(TINY, checkpoint_every=2), work_dir=tmp_path)
+    head = [first.next_expert() for _ in range(2)]
+    first.save_checkpoint(elapsed=1.0)
+    resumed = three_expert_run(digits, cache, dataclasses.replace(TINY, checkpoint_every=2), work_dir=tmp_path)
+    assert resumed.load_checkpoint()
+    assert head + [resumed.next_expert() for _ in range(4)] == straight
