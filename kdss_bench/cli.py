@@ -336,6 +336,40 @@ def _print_tables(results: Path, *, suite_name: str | None, fmt: TableFormat, st
 
 @app.command()
 @user_errors
+def report(
+    results: ResultsOption = Path("results"),
+    suite: Annotated[str | None, typer.Option("--suite", help="Only this suite (default: every suite there).")]
+    = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Folder for the pages (<suite>.html and its <suite>-*.png figures); default: "
+                      "<results>/<suite>/_suite/report/.")] = None,
+    against: Annotated[str, typer.Option(
+        "--against", help="Reference method of the gain table and figure.")] = "no_pretrain",
+) -> None:
+    """Write a static HTML report per suite: the table, accuracy and gain figures with confidence intervals,
+    accuracy against budget / model / protocol, loss curves, synthetic images, cost per stage, and the
+    cells still missing. Needs matplotlib (pip install "kdss-bench[report]")."""
+    from kdss_bench.results import load
+
+    if not results.is_dir():
+        raise KdssError(f"--results {results}: folder not found; run a suite first or pass the right folder")
+    loaded = load(results)
+    names = loaded.suites()
+    if suite is not None and suite not in names:
+        raise KdssError(f"--suite {suite}: no such suite in {results}; suites there: {', '.join(names) or 'none'}")
+    if not names:
+        raise KdssError(f"no suites in {results}; run a suite first (kdss-bench run SUITE)")
+    from kdss_bench.methods.registry import method_names
+    from kdss_bench.report.html_report import write_report  # matplotlib: only this command needs it
+
+    for name in [suite] if suite is not None else names:
+        page = write_report(loaded, name, out, method_order=method_names(), reference=against)
+        missing = len(loaded.missing(name))
+        typer.echo(f"{name}: {page}" + (f" ({missing} planned cells missing)" if missing else ""))
+
+
+@app.command()
+@user_errors
 def compare(
     base: Annotated[Path, typer.Argument(
         help="Baseline: a results folder (results or results/<suite>) or a `table --format json` file.")],
