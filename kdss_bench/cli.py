@@ -391,8 +391,8 @@ def report(
     out: Annotated[Path | None, typer.Option(
         "--out", help="Folder for the pages (<suite>.html and its <suite>-*.png figures); default: "
                       "<results>/<suite>/_suite/report/.")] = None,
-    against: Annotated[str, typer.Option(
-        "--against", help="Reference method of the gain table and figure.")] = "no_pretrain",
+    against: Annotated[str | None, typer.Option(
+        "--against", help="Reference method of the gain table and figure (default: no_pretrain).")] = None,
 ) -> None:
     """Write a static HTML report per suite: the table, accuracy and gain figures with confidence intervals,
     accuracy against budget / model / protocol, loss curves, synthetic images, cost per stage, and the
@@ -401,19 +401,42 @@ def report(
 
     if not results.is_dir():
         raise KdssError(f"--results {results}: folder not found; run a suite first or pass the right folder")
-    loaded = load(results)
+    loaded = _with_planned_suites(load(results))
     names = loaded.suites()
-    if suite is not None and suite not in names:
-        raise KdssError(f"--suite {suite}: no such suite in {results}; suites there: {', '.join(names) or 'none'}")
     if not names:
-        raise KdssError(f"no suites in {results}; run a suite first (kdss-bench run SUITE)")
+        raise KdssError(f"no suites in {results} (no <suite>/<cell>/result.json and no run record); "
+                        "run a suite first (kdss-bench run SUITE) or pass the right --results folder")
+    if suite is not None and suite not in names:
+        raise KdssError(f"--suite {suite}: no such suite in {results}; suites there: {', '.join(names)}")
+    chosen = [suite] if suite is not None else names
+    if against is not None:
+        methods = sorted({str(r.get("method")) for r in loaded.records if r.get("suite") in chosen})
+        if against not in methods:
+            raise KdssError(f"--against {against}: no finished results of that method in "
+                            f"{', '.join(chosen)}; methods there: {', '.join(methods) or 'none'}")
     from kdss_bench.methods.registry import method_names
     from kdss_bench.report.html_report import write_report  # matplotlib: only this command needs it
 
-    for name in [suite] if suite is not None else names:
-        page = write_report(loaded, name, out, method_order=method_names(), reference=against)
+    for name in chosen:
+        page = write_report(loaded, name, out, method_order=method_names(), reference=against or "no_pretrain")
         missing = len(loaded.missing(name))
         typer.echo(f"{name}: {page}" + (f" ({missing} planned cells missing)" if missing else ""))
+
+
+def _with_planned_suites(loaded):
+    """``loaded`` plus the plans of suites under its root that have a run record but no finished cell yet
+    (``load`` finds suites by their results): their report lists every cell as missing."""
+    from kdss_bench.store.suite_folder import SUITE_FOLDER, SuiteFolder
+
+    if loaded.suite is not None:
+        return loaded
+    known = set(loaded.suites())
+    for folder in sorted(Path(loaded.root).iterdir()):
+        if folder.name not in known and not folder.name.startswith(".") and (folder / SUITE_FOLDER).is_dir():
+            cells = SuiteFolder(loaded.root, folder.name).planned_cells()
+            if cells:
+                loaded.planned[folder.name] = cells
+    return loaded
 
 
 @app.command()

@@ -79,20 +79,33 @@ def default_out(results: Results, suite: str) -> Path:
 
 def write_report(results: Results, suite: str | None = None, out: str | Path | None = None, *,
                  method_order: Sequence[str] | None = None, reference: str = NO_PRETRAIN) -> Path:
-    """Writes ``<out>/<suite>.html`` and its ``<suite>-*.png`` figures; returns the page's path."""
+    """Writes ``<out>/<suite>.html`` and its ``<suite>-*.png`` figures; returns the page's path.
+
+    The whole page is drawn in memory first: a figure that fails to draw changes no file. Then every
+    figure, and the page last, is written to a temporary file and renamed into place, so a reader (or a
+    crash) sees the old file or the new one, never half of one; figures of an earlier report that this
+    one no longer draws are removed after the page is in place."""
     name = figures._suite_name(results, suite)
     folder = Path(out) if out is not None else default_out(results, name)
     if folder.exists() and not folder.is_dir():
-        raise KdssError(f"--out {folder}: not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
+        raise KdssError(f"--out {folder}: is a file, not a folder; pass a folder (it is created if missing)")
     page = _Page(results, name, folder, method_order, reference)
     text = page.render()
-    for stale in FIGURE_NAMES:
-        path = folder / f"{name}-{stale}.png"
-        if path.name not in page.written and path.exists():
-            path.unlink()
     target = folder / f"{name}.html"
-    write_text_atomic(target, text)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for file_name, data in page.files.items():
+            write_bytes_atomic(folder / file_name, data)
+        write_text_atomic(target, text)
+        for stale in FIGURE_NAMES:
+            path = folder / f"{name}-{stale}.png"
+            if path.name not in page.files and path.exists():
+                path.unlink()
+    except KdssError:
+        raise
+    except OSError as error:
+        raise KdssError(f"--out {folder}: cannot write the report ({error.strerror or error}); "
+                        "pass --out with a writable folder") from None
     return target
 
 
@@ -103,7 +116,8 @@ class _Page:
         self.method_order, self.reference = method_order, reference
         self.selected = results.select(suite=suite)
         self.table: ResultsTable | None = self.selected.tables(method_order=method_order).get(suite)
-        self.written: list[str] = []
+        self.files: dict[str, bytes] = {}
+        """Figure file name -> its PNG, drawn by :meth:`render` and written by :func:`write_report`."""
 
     # -- the page ----------------------------------------------------------------------------
 
@@ -215,8 +229,7 @@ class _Page:
         figures.save_png(fig, buffer)
         width, height = (round(value) for value in fig.get_size_inches() * figures.STYLE["savefig.dpi"])
         file_name = f"{self.suite}-{name}.png"
-        write_bytes_atomic(self.folder / file_name, buffer.getvalue())
-        self.written.append(file_name)
+        self.files[file_name] = buffer.getvalue()
         alt_text = alt or _figure_alt(fig, caption)
         return (f'<figure><img src="{_e(file_name)}" alt="{_e(alt_text)}" width="{width}" height="{height}">'
                 f"<figcaption>{caption}</figcaption></figure>")
