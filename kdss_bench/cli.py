@@ -384,6 +384,63 @@ def _print_tables(results: Path, *, suite_name: str | None, fmt: TableFormat, st
 
 @app.command()
 @user_errors
+def report(
+    results: ResultsOption = Path("results"),
+    suite: Annotated[str | None, typer.Option("--suite", help="Only this suite (default: every suite there).")]
+    = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Folder for the pages (<suite>.html and its <suite>-*.png figures); default: "
+                      "<results>/<suite>/_suite/report/.")] = None,
+    against: Annotated[str | None, typer.Option(
+        "--against", help="Reference method of the gain table and figure (default: no_pretrain).")] = None,
+) -> None:
+    """Write a static HTML report per suite: the table, accuracy and gain figures with confidence intervals,
+    accuracy against budget / model / protocol, loss curves, synthetic images, cost per stage, and the
+    cells still missing. Needs matplotlib (pip install "kdss-bench[report]")."""
+    from kdss_bench.results import load
+
+    if not results.is_dir():
+        raise KdssError(f"--results {results}: folder not found; run a suite first or pass the right folder")
+    loaded = _with_planned_suites(load(results))
+    names = loaded.suites()
+    if not names:
+        raise KdssError(f"no suites in {results} (no <suite>/<cell>/result.json and no run record); "
+                        "run a suite first (kdss-bench run SUITE) or pass the right --results folder")
+    if suite is not None and suite not in names:
+        raise KdssError(f"--suite {suite}: no such suite in {results}; suites there: {', '.join(names)}")
+    chosen = [suite] if suite is not None else names
+    if against is not None:
+        methods = sorted({str(r.get("method")) for r in loaded.records if r.get("suite") in chosen})
+        if against not in methods:
+            raise KdssError(f"--against {against}: no finished results of that method in "
+                            f"{', '.join(chosen)}; methods there: {', '.join(methods) or 'none'}")
+    from kdss_bench.methods.registry import method_names
+    from kdss_bench.report.html_report import write_report  # matplotlib: only this command needs it
+
+    for name in chosen:
+        page = write_report(loaded, name, out, method_order=method_names(), reference=against or "no_pretrain")
+        missing = len(loaded.missing(name))
+        typer.echo(f"{name}: {page}" + (f" ({missing} planned cells missing)" if missing else ""))
+
+
+def _with_planned_suites(loaded):
+    """``loaded`` plus the plans of suites under its root that have a run record but no finished cell yet
+    (``load`` finds suites by their results): their report lists every cell as missing."""
+    from kdss_bench.store.suite_folder import SUITE_FOLDER, SuiteFolder
+
+    if loaded.suite is not None:
+        return loaded
+    known = set(loaded.suites())
+    for folder in sorted(Path(loaded.root).iterdir()):
+        if folder.name not in known and not folder.name.startswith(".") and (folder / SUITE_FOLDER).is_dir():
+            cells = SuiteFolder(loaded.root, folder.name).planned_cells()
+            if cells:
+                loaded.planned[folder.name] = cells
+    return loaded
+
+
+@app.command()
+@user_errors
 def compare(
     base: Annotated[Path, typer.Argument(
         help="Baseline: a results folder (results or results/<suite>) or a `table --format json` file.")],

@@ -53,3 +53,17 @@ def write_suite(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def gate_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``suites/ci/gate.yaml`` run once per session on the CPU (about 15 s on 2 cores): a finished results
+    root with every kind of file a report reads (events, previews, distilled sets, stage records)."""
+    from kdss_bench.config import load_suite
+    from kdss_bench.runner.suite_runner import run_suite
+
+    root = tmp_path_factory.mktemp("gate") / "results"
+    suite = Path(__file__).resolve().parent.parent / "suites" / "ci" / "gate.yaml"
+    outcome = run_suite(load_suite(suite), results_root=root, device="cpu")
+    assert not outcome.failed, outcome.failed
+    return root

@@ -5,6 +5,9 @@ question a transfer table answers. Per target: the difference of means in accura
 two-sided test over seeds, paired by seed where both rows ran the same seeds (a seed fixes the
 fine-tuning's initialisation and batches for both, so pairing removes that shared noise), else
 Welch's unequal-variance t-test. With fewer than two seeds on a side there is no test.
+:func:`seed_interval` gives the matching confidence interval of the gain (a t-interval of the
+per-seed differences when paired, Welch's interval with Welch-Satterthwaite degrees of freedom
+otherwise), so an interval excludes 0 exactly when the test's p is below ``1 - level``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ class Gain:
     test: str
     n: int
     """Seeds (pairs for the paired test; the smaller side for Welch)."""
+    interval: tuple[float, float] | None = None
+    """The 95% confidence interval of ``diff`` by the same test (:func:`seed_interval`); None without a test."""
 
 
 def gains_over(table: ResultsTable, reference: str = NO_PRETRAIN) -> list[Gain]:
@@ -47,7 +52,7 @@ def gains_over(table: ResultsTable, reference: str = NO_PRETRAIN) -> list[Gain]:
             cell, base = table.cell(row, target), table.cell(base_row, target)
             if cell is not None and base is not None and math.isfinite(cell.mean) and math.isfinite(base.mean):
                 p, test, n = seed_test(cell, base)
-                gains.append(Gain(row, target, cell.mean - base.mean, p, test, n))
+                gains.append(Gain(row, target, cell.mean - base.mean, p, test, n, seed_interval(cell, base)))
     return gains
 
 
@@ -63,16 +68,54 @@ def seed_test(cell: TableCell, base: TableCell) -> tuple[float | None, str, int]
 
     if cell.n < 2 or base.n < 2:
         return None, NO_TEST, min(cell.n, base.n)
-    mine, theirs = dict(zip(cell.seeds, cell.values, strict=True)), dict(zip(base.seeds, base.values, strict=True))
-    if set(mine) == set(theirs) and None not in mine:
-        differences = [mine[seed] - theirs[seed] for seed in sorted(mine, key=str)]
+    differences = _paired_differences(cell, base)
+    if differences is not None:
         if max(differences) == min(differences):  # no spread: any difference is certain, none is none
             return (1.0 if differences[0] == 0 else 0.0), PAIRED, len(differences)
+        mine, theirs = dict(zip(cell.seeds, cell.values, strict=True)), dict(zip(base.seeds, base.values, strict=True))
         return float(stats.ttest_rel(list(mine.values()), [theirs[seed] for seed in mine]).pvalue), PAIRED, len(mine)
     if max(cell.values) == min(cell.values) and max(base.values) == min(base.values):
         return (1.0 if cell.mean == base.mean else 0.0), WELCH, min(cell.n, base.n)
     result = stats.ttest_ind(list(cell.values), list(base.values), equal_var=False)
     return float(result.pvalue), WELCH, min(cell.n, base.n)
+
+
+def seed_interval(cell: TableCell, base: TableCell, level: float = 0.95) -> tuple[float, float] | None:
+    """The ``level`` confidence interval of ``cell.mean - base.mean`` by the test :func:`seed_test` picks:
+    paired by seed, a t-interval of the per-seed differences (n - 1 degrees of freedom); else Welch's
+    interval (Welch-Satterthwaite degrees of freedom). No spread gives a zero-width interval; None with
+    fewer than two seeds on a side."""
+    from scipy import stats
+
+    if cell.n < 2 or base.n < 2:
+        return None
+    diff = cell.mean - base.mean
+    differences = _paired_differences(cell, base)
+    if differences is not None:
+        n = len(differences)
+        mean = math.fsum(differences) / n
+        spread = math.sqrt(math.fsum((d - mean) ** 2 for d in differences) / (n - 1))
+        half = 0.0 if spread == 0 else float(stats.t.ppf((1 + level) / 2, n - 1)) * spread / math.sqrt(n)
+        return mean - half, mean + half
+    mine, theirs = _sample_variance(cell.values) / cell.n, _sample_variance(base.values) / base.n
+    if mine + theirs == 0:
+        return diff, diff
+    freedom = (mine + theirs) ** 2 / (mine ** 2 / (cell.n - 1) + theirs ** 2 / (base.n - 1))
+    half = float(stats.t.ppf((1 + level) / 2, freedom)) * math.sqrt(mine + theirs)
+    return diff - half, diff + half
+
+
+def _paired_differences(cell: TableCell, base: TableCell) -> list[float] | None:
+    """Per-seed differences (in seed order) when both cells ran the same named seeds, else None."""
+    mine, theirs = dict(zip(cell.seeds, cell.values, strict=True)), dict(zip(base.seeds, base.values, strict=True))
+    if set(mine) != set(theirs) or None in mine:
+        return None
+    return [mine[seed] - theirs[seed] for seed in sorted(mine, key=str)]
+
+
+def _sample_variance(values: tuple[float, ...]) -> float:
+    mean = math.fsum(values) / len(values)
+    return math.fsum((value - mean) ** 2 for value in values) / (len(values) - 1)
 
 
 def gain_text(gain: Gain | None) -> str:

@@ -216,6 +216,14 @@ class ResultsTable:
     def _column_of(self, record: Mapping[str, Any]) -> TableColumn:
         return TableColumn(tuple((axis, record.get(axis)) for axis in self.column_axes))
 
+    def row_of(self, record: Mapping[str, Any]) -> TableRow:
+        """The row a result (or a planned cell) falls in."""
+        return self._row_of(record)
+
+    def column_of(self, record: Mapping[str, Any]) -> TableColumn:
+        """The column a result (or a planned cell) falls in; its ``label`` names it in :meth:`cell`."""
+        return self._column_of(record)
+
     # -- access ----------------------------------------------------------------------------
 
     @property
