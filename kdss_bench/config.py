@@ -122,6 +122,8 @@ class Suite:
         default_factory=lambda: dict(LABEL_REGRESSION_PRETRAIN_DEFAULTS))
     finetune: dict[str, Any] = field(default_factory=lambda: dict(FINETUNE_DEFAULTS))
     finetune_iterations_per_target: dict[str, int] = field(default_factory=dict)
+    label_regression_batch_per_model: dict[str, int] = field(default_factory=dict)
+    """``pretrain_label_regression.batch_size_per_model``: the batch for these pre-trained models."""
     linear_probe: dict[str, Any] = field(default_factory=lambda: dict(LINEAR_PROBE_DEFAULTS))
     device: str = "auto"
     resources: dict[str, dict[str, float | int]] = field(default_factory=dict)
@@ -236,8 +238,13 @@ def suite_from_text(text: str, path: str | Path, *, data_root: str | Path | None
     recipe = reader.string(data.get("recipe", "native"), ("recipe",), choices=RECIPES)
     pretrain = _read_recipe(data.get("pretrain"), PretrainRecipe, reader)
     pretrain_classifier = _read_recipe(data.get("pretrain_classifier"), ClassifierPretrainRecipe, reader)
-    pretrain_label_regression = _read_recipe(data.get("pretrain_label_regression"), LabelRegressionPretrainRecipe,
-                                             reader)
+    label_regression_raw = dict(reader.mapping(data.get("pretrain_label_regression"), ("pretrain_label_regression",)))
+    per_model_raw = label_regression_raw.pop("batch_size_per_model", None)
+    pretrain_label_regression = _read_recipe(label_regression_raw, LabelRegressionPretrainRecipe, reader,
+                                             extra_known=("batch_size_per_model",))
+    key = ("pretrain_label_regression", "batch_size_per_model")
+    batch_per_model = {str(model): reader.integer(size, (*key, str(model)), minimum=1)
+                       for model, size in reader.mapping(per_model_raw, key).items()}
     finetune_raw = dict(reader.mapping(data.get("finetune"), ("finetune",)))
     per_target_raw = finetune_raw.pop("iterations_per_target", None)
     finetune = _read_recipe(finetune_raw, FinetuneRecipe, reader, extra_known=("iterations_per_target",))
@@ -263,7 +270,7 @@ def suite_from_text(text: str, path: str | Path, *, data_root: str | Path | None
         methods=methods, targets=targets, seeds=seeds, distill_seed=distill_seed, eval=eval_mode,
         recipe=recipe, pretrain=pretrain, pretrain_classifier=pretrain_classifier,
         pretrain_label_regression=pretrain_label_regression, finetune=finetune,
-        finetune_iterations_per_target=per_target,
+        finetune_iterations_per_target=per_target, label_regression_batch_per_model=batch_per_model,
         linear_probe=linear_probe, device=device, resources=resources, slurm=slurm,
         warnings=tuple(warnings), budgets=budgets, eval_models=eval_models, kd=kd, kd_teacher=kd_teacher,
         protocols=protocols, mkdt_protocol=mkdt_protocol, label_fraction=label_fraction,
@@ -533,6 +540,12 @@ def _check_names(suite: Suite, reader: ConfigReader, check_files: bool) -> None:
     for method, settings in suite.methods.items():
         if getattr(settings, "model", ""):
             check_model(settings.model, ("methods", method, "model"))
+    pretrained = tuple(suite.eval_models) or (suite.model,)
+    for model in suite.label_regression_batch_per_model:
+        if model not in pretrained:
+            raise reader.error(("pretrain_label_regression", "batch_size_per_model", model),
+                               f"'{printable(model)}' is not a model this suite pre-trains; name one of "
+                               f"{', '.join(pretrained)}")
     if suite.teacher.kind == "barlow_twins" or suite.teacher.arch != "resnet18":
         check_model(suite.teacher.arch, ("teacher", "arch"))
 

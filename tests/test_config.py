@@ -311,6 +311,10 @@ def test_a_declared_dataset_that_shadows_a_built_in_is_one_warning(write_suite):
     (TINY_SUITE + "label_sampling: balanced\n", "label_sampling", "stratified"),
     (TINY_SUITE + "mkdt_protocol: {probe_steps: 0}\n", "mkdt_protocol.probe_steps", "positive integer"),
     (TINY_SUITE + "mkdt_protocol: {learned: true}\n", "mkdt_protocol", "learned"),
+    (TINY_SUITE + "pretrain_label_regression: {batch_size_per_model: {vgg11: 256}}\n",
+     "pretrain_label_regression.batch_size_per_model.vgg11", "not a model this suite pre-trains"),
+    (TINY_SUITE + "pretrain_label_regression: {batch_size_per_model: {convnet_8_16_bn: 0}}\n",
+     "pretrain_label_regression.batch_size_per_model.convnet_8_16_bn", "expected a positive integer, got 0"),
 ])
 def test_validate_refuses_what_run_would_refuse(write_suite, text, key, fragment):
     message = one_line_error(write_suite(text), check_files=False)
@@ -423,3 +427,21 @@ def test_kd_sections_read_with_their_defaults(write_suite, tmp_path):
         load_suite(write_suite(missing, name="missing.yaml"))
     with pytest.raises(ConfigError, match="key 'kd.temperature'"):
         load_suite(write_suite(text.replace("kd: {epochs: 3}", "kd: {temperature: 0.0}"), name="t.yaml"))
+
+
+def test_a_per_model_label_regression_batch_reaches_only_that_models_pretraining_and_its_key(write_suite):
+    from kdss_bench.runner.pretrain_choice import recipe_for
+    from kdss_bench.runner.stage_identity import pretrain_parts
+
+    text = TINY_SUITE + "eval_models: [convnet_8_16_bn, vgg11]\n"
+    plain = load_suite(write_suite(text, name="plain.yaml"), check_files=False)
+    tuned = load_suite(write_suite(text + "pretrain_label_regression: {batch_size_per_model: {vgg11: 256}}\n",
+                                   name="tuned.yaml"), check_files=False)
+    assert recipe_for(tuned, "soft", "vgg11")[1]["batch_size"] == 256
+    assert recipe_for(tuned, "soft", "convnet_8_16_bn")[1]["batch_size"] == 500
+    assert recipe_for(tuned, "hard", "vgg11") == recipe_for(plain, "hard", "vgg11")
+    assert "batch_size_per_model" not in tuned.pretrain_label_regression
+    for kind in ("soft", "auto"):
+        assert pretrain_parts(tuned, "d", kind, 0, "vgg11") != pretrain_parts(plain, "d", kind, 0, "vgg11")
+        assert pretrain_parts(tuned, "d", kind, 0, "convnet_8_16_bn") == pretrain_parts(plain, "d", kind, 0,
+                                                                                        "convnet_8_16_bn")

@@ -126,6 +126,7 @@ def option_sections() -> dict[str, tuple[dict[str, object], dict[str, tuple[str,
         if isinstance(value, type) and issubclass(value, recipes.Recipe) and value.SECTION:
             sections[value.SECTION] = (_fields(value), {})
     sections["finetune"][0]["iterations_per_target"] = {}
+    sections["pretrain_label_regression"][0]["batch_size_per_model"] = {}
     sections["kd_teacher"][0].update({key: None for key in config.KD_TEACHER_KEYS})
     teacher = {k: v for k, v in _fields(config.TeacherSpec).items() if k != "kind"}
     sections["teacher"] = ({**teacher, "train": ""}, {})

@@ -21,14 +21,21 @@ from kdss_bench.methods.distilled_set import DistilledSet
 NATIVE_RECIPES = {"features": "features_mse", "hard": "classifier", "soft": "label_regression"}
 
 
-def recipe_for(suite: Suite, target_kind: str) -> tuple[str, dict[str, Any]]:
-    """(recipe name, its settings) for a distilled set of ``target_kind`` in ``suite``."""
+def recipe_for(suite: Suite, target_kind: str, model: str | None = None) -> tuple[str, dict[str, Any]]:
+    """(recipe name, its settings) for a distilled set of ``target_kind`` pre-training ``model`` in ``suite``.
+
+    Label regression takes the batch size of ``pretrain_label_regression.batch_size_per_model`` for
+    ``model`` where the suite sets one (the official ``test.py:152-153`` gives MobileNet 256 on
+    Tiny-ImageNet, ``test_kd.py:157-158`` 128): the settings, and so the stage key, hold the batch used.
+    """
     if suite.recipe == "shared":
         return f"shared_{'classifier' if target_kind == 'hard' else 'mse'}", dict(suite.pretrain)
     name = NATIVE_RECIPES[target_kind]
-    settings = {"features_mse": suite.pretrain, "classifier": suite.pretrain_classifier,
-                "label_regression": suite.pretrain_label_regression}[name]
-    return name, dict(settings)
+    settings = dict({"features_mse": suite.pretrain, "classifier": suite.pretrain_classifier,
+                     "label_regression": suite.pretrain_label_regression}[name])
+    if name == "label_regression" and model in suite.label_regression_batch_per_model:
+        settings["batch_size"] = suite.label_regression_batch_per_model[model]
+    return name, settings
 
 
 def output_width(distilled: DistilledSet, num_source_classes: int) -> int:

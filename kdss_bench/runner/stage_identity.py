@@ -50,10 +50,10 @@ def pretrain_parts(suite: Suite, distill_key: str, target_kind: str, seed: int, 
     from kdss_bench.runner.pretrain_choice import recipe_for
 
     if target_kind == "auto":
-        recipes = {kind: recipe_for(suite, kind) for kind in ("features", "hard", "soft")}
+        recipes = {kind: recipe_for(suite, kind, model) for kind in ("features", "hard", "soft")}
         return {"stage": "pretrain", "distilled": distill_key, "recipes": recipes, "model": model,
                 "seed": seed, "target_kind": "auto"}
-    recipe, settings = recipe_for(suite, target_kind)
+    recipe, settings = recipe_for(suite, target_kind, model)
     return {"stage": "pretrain", "distilled": distill_key, "recipe": recipe, "settings": settings,
             "model": model, "seed": seed, "target_kind": target_kind}
 

@@ -19,8 +19,8 @@ def run(ws: Workspace, job: StageJob, emit_for: EmitFactory) -> StageRecord:
     node = job.node
     distilled = ws.cache.load("distill", job.upstream_key("distill"), DistilledSet.load)
     mkdt = node.params.get("protocol") == "mkdt"
-    recipe, settings = ("mkdt_mse", dict(ws.suite.mkdt_protocol)) if mkdt else recipe_for(ws.suite,
-                                                                                         distilled.target_kind)
+    recipe, settings = (("mkdt_mse", dict(ws.suite.mkdt_protocol)) if mkdt
+                        else recipe_for(ws.suite, distilled.target_kind, node.params["model"]))
     emit = emit_for("pretrain")
     emit("start", cached=False, key=node.key, recipe=recipe, **job.where)
     started = time.perf_counter()
