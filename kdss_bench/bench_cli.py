@@ -150,39 +150,6 @@ def krr_step(
     typer.echo(f"  projected {OUTER_STEPS_CIFAR100:,} steps (CIFAR-100 distillation): {hours:.1f} h")
 
 
-@bench_app.command("finetune")
-@user_errors
-def finetune_throughput(
-    seeds: Annotated[int, typer.Option("--seeds", help="Seeds trained together.")] = 3,
-    batch_size: Annotated[int, typer.Option("--batch-size")] = 256,
-    iterations: Annotated[int, typer.Option("--iterations", help="Timed steps per side.")] = 5,
-    model: Annotated[str, typer.Option("--model")] = "convnet_128_256_512_bn",
-    resolution: Annotated[int, typer.Option("--resolution")] = 32,
-    threads: ThreadsOption = 0,
-    device: DeviceOption = Device.cpu,
-    as_json: JsonOption = False,
-) -> None:
-    """Fine-tuning images/s: S seeds one after another vs as one batched model (torch.func)."""
-    if seeds < 1 or batch_size < 1 or iterations < 1 or resolution < 1:
-        raise KdssError("--seeds, --batch-size, --iterations and --resolution must be positive")
-    torch_device = _prepare(device, threads)
-    from kdss_bench.bench.finetune_throughput import batched_finetune_throughput
-    from kdss_bench.models.registry import check_model_name
-
-    check_model_name(model)
-    result = batched_finetune_throughput(model, seeds=list(range(seeds)), batch_size=batch_size,
-                                         iterations=iterations, resolution=resolution, num_classes=10,
-                                         device=torch_device)
-    result["device"] = _device_name(torch_device)
-    if as_json:
-        typer.echo(json.dumps(result, indent=2))
-        return
-    typer.echo(f"fine-tuning {model} at {resolution} px, batch {batch_size}, {seeds} seeds, on {result['device']}")
-    typer.echo(f"  one after another: {result['sequential_images_per_s']:,.0f} images/s")
-    typer.echo(f"  batched (torch.func): {result['batched_images_per_s']:,.0f} images/s "
-               f"({result['speedup']:.2f}x)")
-
-
 @bench_app.command("scheduler")
 @user_errors
 def scheduler(

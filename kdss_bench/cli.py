@@ -128,6 +128,17 @@ def run(
     slurm_cluster: Annotated[SlurmCluster, typer.Option(
         "--slurm-cluster", help="slurm: sbatch jobs, or submitit's local/debug executors on this machine.")]
     = SlurmCluster.slurm,
+    track: Annotated[list[str] | None, typer.Option(
+        "--track", help="Also stream the run to a tracker: tensorboard (event files under "
+                        "RESULTS/SUITE/_tensorboard, a run per cell) or wandb (a W&B run per cell); repeat for "
+                        "both.")] = None,
+    wandb_project: Annotated[str | None, typer.Option(
+        "--wandb-project", help="wandb: the project (default: $WANDB_PROJECT, else kdss-bench).")] = None,
+    wandb_entity: Annotated[str | None, typer.Option(
+        "--wandb-entity", help="wandb: the user or team (default: $WANDB_ENTITY, else your default).")] = None,
+    wandb_mode: Annotated[str | None, typer.Option(
+        "--wandb-mode", help="wandb: online, offline (upload later with `wandb sync`) or disabled "
+                             "(default: $WANDB_MODE, else online).")] = None,
 ) -> None:
     """Run every cell of SUITE (distil, pre-train, evaluate), skipping what is already finished.
 
@@ -138,6 +149,7 @@ def run(
     from kdss_bench.runner.executors.backend import ExecutorOptions
     from kdss_bench.runner.suite_runner import run_suite, select_cells
 
+    tracked, wandb_options = _check_tracking(track, wandb_project, wandb_entity, wandb_mode)
     loaded, cell_ids = _load_for_run(suite, data_root, methods, cells)
     selected = select_cells(loaded, cell_ids)
     shape = _grid_shape(loaded) if cell_ids is None else "chosen with --cells"
@@ -149,9 +161,10 @@ def run(
     options = ExecutorOptions(executor=executor.value, workers=workers, workers_per_gpu=workers_per_gpu,
                               threads=threads, retries=retries, ray_address=ray_address, slurm=slurm,
                               slurm_cluster=slurm_cluster.value)
+    trackers = _make_trackers(tracked, results, loaded.name, wandb_options)
     try:
-        with _cancel_on_signals(), ConsoleProgress() as progress:
-            outcome = run_suite(loaded, results_root=results, device=device.value, listener=progress,
+        with _cancel_on_signals(), ConsoleProgress() as progress, _tracking(progress, trackers, results) as listener:
+            outcome = run_suite(loaded, results_root=results, device=device.value, listener=listener,
                                 only_cells=cell_ids, executor=options)
     except KeyboardInterrupt:
         raise _fail("cancelled; finished cells and artifacts are kept, run the same command to resume",
@@ -164,6 +177,41 @@ def run(
         for cell, message in outcome.failed.items():
             typer.echo(f"failed {cell}: {message}", err=True)
         raise typer.Exit(1)
+
+
+def _check_tracking(track: list[str] | None, project: str | None, entity: str | None, mode: str | None):
+    """The ``--track`` names and the W&B options, checked before anything runs (a missing package: exit 2)."""
+    tracked: list[str] = []
+    if track:
+        from kdss_bench.trackers.registry import check_trackers
+
+        tracked = check_trackers(track)
+    if "wandb" not in tracked:
+        if any(value is not None for value in (project, entity, mode)):
+            raise KdssError("--wandb-project, --wandb-entity and --wandb-mode set up W&B tracking; add --track wandb")
+        return tracked, None
+    from kdss_bench.trackers.wandb_tracker import WandbOptions
+
+    return tracked, WandbOptions(project=project, entity=entity, mode=mode).check()
+
+
+def _make_trackers(tracked: list[str], results: Path, suite: str, wandb_options) -> list:
+    if not tracked:
+        return []
+    from kdss_bench.trackers.registry import make_trackers
+
+    trackers = make_trackers(tracked, results_root=results, suite=suite, wandb=wandb_options)
+    typer.echo("tracking: " + "; ".join(tracker.describe() for tracker in trackers), err=True)
+    return trackers
+
+
+def _tracking(console, trackers: list, results: Path):
+    """The listener ``run_suite`` gets: the console alone, or the console and the trackers (closed after)."""
+    if not trackers:
+        return contextlib.nullcontext(console)
+    from kdss_bench.trackers.tracking_listener import TrackingListener
+
+    return TrackingListener(console, trackers, results_root=results)
 
 
 def _grid_shape(suite: Suite) -> str:
@@ -411,13 +459,16 @@ def list_registered(
 
         for dataset in ([name] if name else dataset_names()):
             if dataset not in dataset_names():
-                raise KdssError(f"unknown dataset {dataset!r}; `kdss-bench ls datasets` lists them")
+                from kdss_bench.lazy_registry import did_you_mean
+
+                raise KdssError(f"unknown dataset {dataset!r}; `kdss-bench ls datasets` lists them"
+                                f"{did_you_mean(dataset, dataset_names())}")
             typer.echo(f"{dataset:16s} {describe_dataset(dataset)}")
     else:
-        from kdss_bench.models.registry import CONVNET_EXAMPLES, CONVNET_PATTERN, FIXED_MODELS
+        from kdss_bench.models.registry import CONVNET_EXAMPLES, CONVNET_PATTERN, FIXED_MODELS, model_entry
 
         for model in FIXED_MODELS:
-            typer.echo(model)
+            typer.echo(f"{model:16s} {model_entry(model)[0].summary}")
         typer.echo(f"{CONVNET_PATTERN}   one 3x3 conv block per width, then the norm (bn, in or none); e.g.")
         for example in (*CONVNET_EXAMPLES, "convnet_32_64_128_bn", "convnet_8_16_bn"):
             note = {"convnet_128_256_512_bn": "ConvNet-3, the paper's CIFAR-100 model",

@@ -84,12 +84,8 @@ krr exact_fp32
 krr exact_bf16 --precision bf16
 krr fast_fp32 --mode fast --source-images 50000
 
-echo "== 3. fine-tuning throughput"
-timed finetune python3 -m kdss_bench bench finetune --device cuda --seeds 3 --iterations 20
-cat "$out/finetune.log"
-
 if [[ -n "$transfer" ]]; then
-  echo "== 4. cifar10-transfer (krr_st, no_pretrain): inline vs local, 2 workers per GPU"
+  echo "== 3. cifar10-transfer (krr_st, no_pretrain): inline vs local, 2 workers per GPU"
   for executor in inline local; do
     rm -rf "$out/transfer-$executor"
     timed "transfer-$executor" python3 -m kdss_bench run suites/cifar10-transfer.yaml --data-root "$transfer" \

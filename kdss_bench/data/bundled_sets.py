@@ -20,6 +20,7 @@ from kdss_bench.errors import DataError
 
 if TYPE_CHECKING:  # torch is imported only when a set is built, so checking a suite stays instant
     from kdss_bench.data.image_set import ImageSet
+    from kdss_bench.data.registry import DatasetSource
 
 SPLIT_SEED = 0
 TEXTURE_PATCH = 64
@@ -171,3 +172,13 @@ _LOADERS: dict[str, Callable[[int, str], ImageSet]] = {
     "lfw_faces": load_lfw_faces,
     "textures3": load_textures3,
 }
+
+
+def check(source: DatasetSource, *, download: bool = False) -> None:
+    """The registry's reader interface: the files of ``source`` are there and readable (reads headers only)."""
+    bundled_files(source.variant)
+
+
+def read(source: DatasetSource, *, resolution: int, download: bool = False) -> ImageSet:
+    """The registry's reader interface: ``source`` as an ImageSet at ``resolution``."""
+    return read_bundled(source.variant, resolution=resolution, set_name=source.name)

@@ -18,12 +18,16 @@ downloaded. Every image is decoded straight to R x R (see :mod:`kdss_bench.data.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kdss_bench.data.image_set import ImageSet, build_image_set
 from kdss_bench.data.pil_resize import load_resized
 from kdss_bench.errors import DataError
+
+if TYPE_CHECKING:
+    from kdss_bench.data.registry import DatasetSource
 
 FOLDER = "CUB_200_2011"
 INDEX_FILES = ("images.txt", "image_class_labels.txt", "train_test_split.txt", "classes.txt")
@@ -144,3 +148,13 @@ def _as_int(path: Path, where: str, value: str, name: str) -> int:
 def _preview(values: list) -> str:
     shown = ", ".join(str(v) for v in values[:5])
     return shown + (f", ... ({len(values)} in all)" if len(values) > 5 else "")
+
+
+def check(source: DatasetSource, *, download: bool = False) -> None:
+    """The registry's reader interface: the files of ``source`` are there and readable (reads headers only)."""
+    check_cub(source.location, name=source.name)
+
+
+def read(source: DatasetSource, *, resolution: int, download: bool = False) -> ImageSet:
+    """The registry's reader interface: ``source`` as an ImageSet at ``resolution``."""
+    return read_cub(source.location, name=source.name, resolution=resolution)

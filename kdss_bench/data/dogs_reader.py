@@ -18,13 +18,16 @@ straight to R x R (see :mod:`kdss_bench.data.pil_resize`).
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kdss_bench.data.image_set import ImageSet, build_image_set
 from kdss_bench.data.pil_resize import load_resized
 from kdss_bench.errors import DataError
+
+if TYPE_CHECKING:
+    from kdss_bench.data.registry import DatasetSource
 
 LIST_FILES = ("train_list.mat", "test_list.mat")
 ARCHIVE_URL = "http://vision.stanford.edu/aditya86/ImageNetDogs/"
@@ -128,3 +131,13 @@ def _cell_string(item: Any, path: Path, name: str) -> str:
         )
     value = values[0]
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def check(source: DatasetSource, *, download: bool = False) -> None:
+    """The registry's reader interface: the files of ``source`` are there and readable (reads headers only)."""
+    check_dogs(source.location, name=source.name)
+
+
+def read(source: DatasetSource, *, resolution: int, download: bool = False) -> ImageSet:
+    """The registry's reader interface: ``source`` as an ImageSet at ``resolution``."""
+    return read_dogs(source.location, name=source.name, resolution=resolution)

@@ -7,12 +7,16 @@ the train split lacks (its label would be meaningless). Hidden files and folders
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kdss_bench.data.image_set import ImageSet, build_image_set
 from kdss_bench.data.pil_resize import is_image_file, load_resized
 from kdss_bench.errors import DataError
+
+if TYPE_CHECKING:
+    from kdss_bench.data.registry import DatasetSource
 
 
 def check_image_folder(path: Path, *, name: str) -> None:
@@ -77,3 +81,13 @@ def _read_split(
             f"dataset '{name}': {split_dir} holds no images; add images under {split_dir}/<class>/"
         )
     return load_resized(paths, resolution), np.asarray(labels, dtype=np.int64)
+
+
+def check(source: DatasetSource, *, download: bool = False) -> None:
+    """The registry's reader interface: the files of ``source`` are there and readable (reads headers only)."""
+    check_image_folder(source.location, name=source.name)
+
+
+def read(source: DatasetSource, *, resolution: int, download: bool = False) -> ImageSet:
+    """The registry's reader interface: ``source`` as an ImageSet at ``resolution``."""
+    return read_image_folder(source.location, name=source.name, resolution=resolution)

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -44,6 +44,9 @@ import torch
 from kdss_bench.data.class_names import unique_class_names
 from kdss_bench.data.image_set import ImageSet, build_image_set, resize_images
 from kdss_bench.errors import DataError
+
+if TYPE_CHECKING:
+    from kdss_bench.data.registry import DatasetSource
 
 SIDE = 64
 ROW_BYTES = 3 * SIDE * SIDE  # 12288
@@ -197,3 +200,13 @@ def _label_field(fields: list[str], path: Path, number: int, name: str) -> int:
         f"dataset '{name}': {path} line {number} is {' '.join(fields)!r}; expected "
         f"'<wnid> <label 1..{NUM_CLASSES}> <name>' as in 'n02119789 1 kit_fox'"
     )
+
+
+def check(source: DatasetSource, *, download: bool = False) -> None:
+    """The registry's reader interface: the files of ``source`` are there and readable (reads headers only)."""
+    check_imagenet64(source.location, name=source.name)
+
+
+def read(source: DatasetSource, *, resolution: int, download: bool = False) -> ImageSet:
+    """The registry's reader interface: ``source`` as an ImageSet at ``resolution``."""
+    return read_imagenet64(source.location, name=source.name, resolution=resolution)

@@ -18,6 +18,7 @@ from kdss_bench.errors import DataError
 
 if TYPE_CHECKING:  # torch is imported only when a set is read, so checking a suite stays instant
     from kdss_bench.data.image_set import ImageSet
+    from kdss_bench.data.registry import DatasetSource
 
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test", "classes")
 
@@ -127,3 +128,13 @@ def _missing_key_message(name: str, path: Path, key: str, present: list[str]) ->
         f"dataset '{name}': file {path} has no key '{key}' (it has: {', '.join(present) or 'nothing'}); "
         f"an npz dataset needs {', '.join(NPZ_KEYS)}"
     )
+
+
+def check(source: DatasetSource, *, download: bool = False) -> None:
+    """The registry's reader interface: the files of ``source`` are there and readable (reads headers only)."""
+    inspect_npz(source.location, name=source.name)
+
+
+def read(source: DatasetSource, *, resolution: int, download: bool = False) -> ImageSet:
+    """The registry's reader interface: ``source`` as an ImageSet at ``resolution``."""
+    return read_npz(source.location, name=source.name, resolution=resolution)

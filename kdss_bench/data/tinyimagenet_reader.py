@@ -26,6 +26,7 @@ whole set at 64 px holds about 1.2 GB of uint8 pixels.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from kdss_bench.data.class_names import unique_class_names
 from kdss_bench.data.image_set import ImageSet, build_image_set
 from kdss_bench.data.pil_resize import is_image_file, load_resized
 from kdss_bench.errors import DataError
+
+if TYPE_CHECKING:
+    from kdss_bench.data.registry import DatasetSource
 
 FOLDER = "tiny-imagenet-200"
 INDEX_FILES = ("wnids.txt", "words.txt", "val/val_annotations.txt")
@@ -154,3 +158,13 @@ def _first_names(path: Path, wnids: list[str], name: str) -> list[str]:
             "restore both from the same official archive"
         )
     return [names[wnid] for wnid in wnids]
+
+
+def check(source: DatasetSource, *, download: bool = False) -> None:
+    """The registry's reader interface: the files of ``source`` are there and readable (reads headers only)."""
+    check_tinyimagenet(source.location, name=source.name)
+
+
+def read(source: DatasetSource, *, resolution: int, download: bool = False) -> ImageSet:
+    """The registry's reader interface: ``source`` as an ImageSet at ``resolution``."""
+    return read_tinyimagenet(source.location, name=source.name, resolution=resolution)

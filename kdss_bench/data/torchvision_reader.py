@@ -13,13 +13,16 @@ import pickle
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kdss_bench.data.image_set import ImageSet, build_image_set
 from kdss_bench.data.pil_resize import map_stacked, open_rgb, resize_rgb
 from kdss_bench.errors import DataError
+
+if TYPE_CHECKING:
+    from kdss_bench.data.registry import DatasetSource
 
 # torchvision dataset -> the folder torchvision keeps it in, under its root.
 TORCHVISION_FOLDERS: dict[str, str] = {
@@ -236,3 +239,14 @@ _READERS: dict[str, Callable[[Path, int, bool], Splits]] = {
     "dtd": _read_dtd,
     "fashion_mnist": _read_fashion_mnist,
 }
+
+
+def check(source: DatasetSource, *, download: bool = False) -> None:
+    """The registry's reader interface: the files of ``source`` are there and readable (reads headers only)."""
+    check_torchvision(source.variant, source.location, name=source.name, download=download)
+
+
+def read(source: DatasetSource, *, resolution: int, download: bool = False) -> ImageSet:
+    """The registry's reader interface: ``source`` as an ImageSet at ``resolution``."""
+    return read_torchvision(source.variant, source.location, name=source.name, resolution=resolution,
+                            download=download)

@@ -23,7 +23,7 @@ from kdss_bench.methods.class_budget import class_balanced_indices, images_per_c
 from kdss_bench.methods.context import DistillContext
 from kdss_bench.methods.distill_loop import run_distillation_loop
 from kdss_bench.methods.distilled_set import DistilledSet
-from kdss_bench.methods.run_checkpoint import RunCheckpoint
+from kdss_bench.methods.run_checkpoint import CheckpointedRun, RunCheckpoint
 from kdss_bench.methods.set_manifest import common_manifest
 from kdss_bench.train.augment import normalize, to_float
 from kdss_bench.train.dsa_augment import DiffAugment
@@ -37,8 +37,11 @@ def has_batch_norm(net: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
 
 
-class ClassImageRun:
+class ClassImageRun(CheckpointedRun):
     """One DSA or DM distillation; subclasses set ``method`` and implement ``iteration_loss``."""
+
+    CHECKPOINTED = ("x_syn", "optimizer")
+    """The attributes a resumable checkpoint holds (see CheckpointedRun)."""
 
     method = "class_image_run"
 
@@ -108,20 +111,6 @@ class ClassImageRun:
     @property
     def checkpoint(self) -> RunCheckpoint:
         return RunCheckpoint(self.ctx.work_dir, f"{self.method}_checkpoint.pt")
-
-    def save_checkpoint(self, elapsed: float) -> None:
-        self.checkpoint.save({"step": self.step, "elapsed": elapsed, "losses": self.losses,
-                              "x_syn": self.x_syn.detach().cpu(), "optimizer": self.optimizer.state_dict()})
-
-    def load_checkpoint(self) -> bool:
-        state = self.checkpoint.load()
-        if state is None:
-            return False
-        with torch.no_grad():
-            self.x_syn.copy_(state["x_syn"].to(self.ctx.device))
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.step, self.elapsed_before, self.losses = state["step"], state["elapsed"], list(state["losses"])
-        return True
 
     # --- the whole run -----------------------------------------------------------------------
     def execute(self) -> DistilledSet:

@@ -79,11 +79,9 @@ class DmRun(ClassImageRun):
         return float(loss.detach()) / self.num_classes
 
 
-class Dm:
-    """The DM method: ``distill(ctx) -> DistilledSet`` with hard source-class labels."""
+NAME = "dm"
 
-    name = "dm"
-    target_kind = "hard"
 
-    def distill(self, ctx: DistillContext) -> DistilledSet:
-        return DmRun(ctx, ctx.settings).execute()  # type: ignore[arg-type]
+def distill(ctx: DistillContext) -> DistilledSet:
+    return DmRun(ctx, ctx.settings).execute()  # type: ignore[arg-type]
+

@@ -131,11 +131,9 @@ class DsaRun(ClassImageRun):
                 "matching_distance": self.settings.dis_metric}
 
 
-class Dsa:
-    """The DSA method: ``distill(ctx) -> DistilledSet`` with hard source-class labels."""
+NAME = "dsa"
 
-    name = "dsa"
-    target_kind = "hard"
 
-    def distill(self, ctx: DistillContext) -> DistilledSet:
-        return DsaRun(ctx, ctx.settings).execute()  # type: ignore[arg-type]
+def distill(ctx: DistillContext) -> DistilledSet:
+    return DsaRun(ctx, ctx.settings).execute()  # type: ignore[arg-type]
+

@@ -37,6 +37,7 @@ from kdss_bench.methods.frepo_settings import FrepoSettings
 from kdss_bench.methods.kernel_regression import kernel_regression_predict
 from kdss_bench.methods.lamb import Lamb
 from kdss_bench.methods.model_pool import ModelPool
+from kdss_bench.methods.run_checkpoint import GLOBAL_TORCH_RNG
 from kdss_bench.methods.soft_label_run import SoftLabelRun
 from kdss_bench.methods.soft_labels import centred_one_hot
 from kdss_bench.models.registry import build_model
@@ -80,20 +81,18 @@ def frepo_loss(model: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor, x_rea
     return kernel_loss + margin_weight * label_loss, kernel_loss, label_loss
 
 
-class Frepo:
-    """The FRePo method: ``distill(ctx) -> DistilledSet`` with learned soft labels."""
+NAME = "frepo"
 
-    name = "frepo"
-    target_kind = "soft"
 
-    def distill(self, ctx: DistillContext) -> DistilledSet:
-        return FrepoRun(ctx, ctx.settings).execute()  # type: ignore[arg-type]
+def distill(ctx: DistillContext) -> DistilledSet:
+    return FrepoRun(ctx, ctx.settings).execute()  # type: ignore[arg-type]
 
 
 class FrepoRun(SoftLabelRun):
     """One FRePo distillation: the pool, the real batches and the outer step. Tests step it directly."""
 
     method = "frepo"
+    CHECKPOINTED = (*SoftLabelRun.CHECKPOINTED, "pool", "real_batches", "torch_rng", "kernel_losses")
 
     def __init__(self, ctx: DistillContext, settings: FrepoSettings) -> None:
         ctx.check_settings(self.method, settings)
@@ -110,6 +109,7 @@ class FrepoRun(SoftLabelRun):
         self.real_batches = ShuffledBatchStream((source.x_train.to(device), source.y_train.to(device)),
                                                 settings.real_batch, seed=derive_seed(ctx.seed, "frepo:real_batches"))
         self.kernel_losses: list[float] = []
+        self.torch_rng = GLOBAL_TORCH_RNG  # pool models draw their initial weights from it
 
     # --- what SoftLabelRun asks for ----------------------------------------------------------
     def initial_labels(self, labels: torch.Tensor) -> torch.Tensor:
@@ -166,17 +166,7 @@ class FrepoRun(SoftLabelRun):
         rows = torch.from_numpy(self.rng.permutation(x.shape[0])[: self.settings.online_batch]).to(x.device)
         return x[rows], y[rows]
 
-    # --- checkpoints and manifest ------------------------------------------------------------
-    def extra_state(self) -> dict[str, Any]:
-        return {"pool": self.pool.state_dict(), "real_batches": self.real_batches.state_dict(),
-                "torch_rng": torch.get_rng_state(), "kernel_losses": self.kernel_losses}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        self.pool.load_state_dict(state["pool"])
-        self.real_batches.load_state_dict(state["real_batches"])
-        torch.set_rng_state(state["torch_rng"])
-        self.kernel_losses = list(state["kernel_losses"])
-
+    # --- manifest ------------------------------------------------------------------------------
     def extra_manifest(self) -> dict[str, Any]:
         tail = self.kernel_losses[-min(len(self.kernel_losses), 20):]
         return {"kernel_loss": {"first": self.kernel_losses[0] if self.kernel_losses else None,

@@ -96,41 +96,39 @@ def hard_labels(targets: torch.Tensor, num_classes: int, where: Path) -> torch.T
     return labels
 
 
-class ImportSet:
-    """``distill(ctx)``: load, validate and return the released set named by the settings' ``path``."""
+NAME = "import"
 
-    name = "import"
-    target_kind = "auto"
 
-    def distill(self, ctx: DistillContext) -> DistilledSet:
-        settings: ImportSetSettings = ctx.settings  # type: ignore[assignment]
-        started = time.perf_counter()
-        folder = released_set_folder(settings)
-        images_path, targets_path = folder / IMAGES_FILE, folder / TARGETS_FILE
-        images, targets = load_plain_tensor(images_path), load_plain_tensor(targets_path)
-        resolution = ctx.source.resolution
-        if images.ndim != 4 or tuple(images.shape[1:]) != (3, resolution, resolution) \
-                or not images.is_floating_point():
-            raise CheckpointError(f"{images_path}: images must be float (m, 3, {resolution}, {resolution}) at the "
-                                  f"suite's resolution, got {tuple(images.shape)} {images.dtype}")
-        if images.shape[0] != ctx.budget:
-            raise ConfigError(f"{images_path}: holds {images.shape[0]} images but the suite's budget is "
-                              f"{ctx.budget}; set the budget to {images.shape[0]} for this set")
-        if targets.shape[:1] != images.shape[:1]:
-            raise CheckpointError(f"{targets_path}: {tuple(targets.shape)} targets for {images.shape[0]} images")
-        if not torch.isfinite(images).all():
-            raise CheckpointError(f"{images_path}: contains NaN or infinite values")
-        num_classes = ctx.source.num_classes
-        kind = resolve_target_kind(targets, settings.target_kind, num_classes, targets_path)
-        if kind == "hard":
-            targets = hard_labels(targets, num_classes, targets_path)
-        else:
-            targets = targets.float()
-            if not torch.isfinite(targets).all():
-                raise CheckpointError(f"{targets_path}: contains NaN or infinite values")
-        manifest = common_manifest(ctx, self.name, input_space=settings.input_space,
-                                   wall_time_s=time.perf_counter() - started, steps=0, loss=None)
-        manifest["imported_from"] = str(folder.resolve())
-        manifest["files_sha256"] = released_files_fingerprint(folder)
-        return DistilledSet(images=images.float().contiguous(), targets=targets.contiguous(), target_kind=kind,
-                            manifest=manifest)
+def distill(ctx: DistillContext) -> DistilledSet:
+    settings: ImportSetSettings = ctx.settings  # type: ignore[assignment]
+    started = time.perf_counter()
+    folder = released_set_folder(settings)
+    images_path, targets_path = folder / IMAGES_FILE, folder / TARGETS_FILE
+    images, targets = load_plain_tensor(images_path), load_plain_tensor(targets_path)
+    resolution = ctx.source.resolution
+    if images.ndim != 4 or tuple(images.shape[1:]) != (3, resolution, resolution) \
+            or not images.is_floating_point():
+        raise CheckpointError(f"{images_path}: images must be float (m, 3, {resolution}, {resolution}) at the "
+                              f"suite's resolution, got {tuple(images.shape)} {images.dtype}")
+    if images.shape[0] != ctx.budget:
+        raise ConfigError(f"{images_path}: holds {images.shape[0]} images but the suite's budget is "
+                          f"{ctx.budget}; set the budget to {images.shape[0]} for this set")
+    if targets.shape[:1] != images.shape[:1]:
+        raise CheckpointError(f"{targets_path}: {tuple(targets.shape)} targets for {images.shape[0]} images")
+    if not torch.isfinite(images).all():
+        raise CheckpointError(f"{images_path}: contains NaN or infinite values")
+    num_classes = ctx.source.num_classes
+    kind = resolve_target_kind(targets, settings.target_kind, num_classes, targets_path)
+    if kind == "hard":
+        targets = hard_labels(targets, num_classes, targets_path)
+    else:
+        targets = targets.float()
+        if not torch.isfinite(targets).all():
+            raise CheckpointError(f"{targets_path}: contains NaN or infinite values")
+    manifest = common_manifest(ctx, NAME, input_space=settings.input_space,
+                               wall_time_s=time.perf_counter() - started, steps=0, loss=None)
+    manifest["imported_from"] = str(folder.resolve())
+    manifest["files_sha256"] = released_files_fingerprint(folder)
+    return DistilledSet(images=images.float().contiguous(), targets=targets.contiguous(), target_kind=kind,
+                        manifest=manifest)
+

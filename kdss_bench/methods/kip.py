@@ -46,14 +46,11 @@ def kip_loss(kernel: ConvNetNngpKernel, x_syn: torch.Tensor, y_syn: torch.Tensor
     return 0.5 * ((prediction - y_real) ** 2).mean()
 
 
-class Kip:
-    """The KIP method: ``distill(ctx) -> DistilledSet`` with learned soft labels."""
+NAME = "kip"
 
-    name = "kip"
-    target_kind = "soft"
 
-    def distill(self, ctx: DistillContext) -> DistilledSet:
-        return KipRun(ctx, ctx.settings).execute()  # type: ignore[arg-type]
+def distill(ctx: DistillContext) -> DistilledSet:
+    return KipRun(ctx, ctx.settings).execute()  # type: ignore[arg-type]
 
 
 class KipRun(SoftLabelRun):

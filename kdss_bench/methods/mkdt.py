@@ -49,7 +49,7 @@ from kdss_bench.methods.mkdt_experts import (
 )
 from kdss_bench.methods.mkdt_settings import OFFICIAL_DATASET, MkdtSettings
 from kdss_bench.methods.mtt_experts import ExpertTrajectory
-from kdss_bench.methods.run_checkpoint import RunCheckpoint
+from kdss_bench.methods.run_checkpoint import CheckpointedRun, RunCheckpoint
 from kdss_bench.methods.set_manifest import common_manifest
 from kdss_bench.methods.trajectory_matching import check_expert_sizes, matching_loss
 from kdss_bench.train.seeding import build_seeded_model, derive_seed
@@ -102,66 +102,71 @@ def per_image_kd_loss(student: FlatParameters, experts: list[ExpertTrajectory], 
     return total / len(experts)
 
 
-class Mkdt:
-    """The MKDT method: ``distill(ctx) -> DistilledSet`` with 512-d feature targets."""
-
-    name = "mkdt"
-    target_kind = "features"
-
-    def intermediates(self, request: IntermediateRequest) -> list[Intermediate]:
-        """The teacher targets, then one KD expert per stage (each reads the targets), shared by every
-        seed and budget."""
-        settings: MkdtSettings = request.settings  # type: ignore[assignment]
-        source = request.source
-        mean, std = normalization_stats(source, settings.normalization)
-        parts = target_parts(source, teacher_key=request.teacher_id, mean=mean, std=std)
-        size = {"artifact": TARGETS_ARTIFACT, "train_images": int(source.x_train.shape[0]),
-                "resolution": source.resolution}
-
-        def build_targets(folder: Path, emit) -> None:
-            targets_builder(request.teacher, source, mean, std, device=request.device, emit=emit)(folder)
-
-        targets = Intermediate(TARGETS_ARTIFACT, parts, "mkdt teacher targets", size, build_targets,
-                               needs_teacher=True)
-        recipe = expert_recipe(settings, settings.model or request.model)
-        pieces = [targets]
-        for index in range(settings.num_experts):
-            def build(folder: Path, emit, index: int = index) -> None:
-                cached, _ = teacher_targets(request.teacher, source, teacher_key=request.teacher_id, mean=mean,
-                                            std=std, device=request.device, artifact=request.artifact)
-                expert_builder(source, cached, recipe, mean=mean, std=std, seed=settings.expert_seed, index=index,
-                               num_experts=settings.num_experts, device=request.device, emit=emit)(folder)
-
-            expert_size = {"artifact": EXPERTS_ARTIFACT, "train_images": int(source.x_train.shape[0]),
-                           "resolution": source.resolution, "recipe": dataclasses.asdict(recipe)}
-            pieces.append(Intermediate(
-                EXPERTS_ARTIFACT, expert_parts(recipe, targets=parts, seed=settings.expert_seed, index=index),
-                f"mkdt expert {index + 1}/{settings.num_experts}", expert_size, build, needs_teacher=True,
-                after=(targets.key,)))
-        return pieces
-
-    def distill(self, ctx: DistillContext) -> DistilledSet:
-        settings: MkdtSettings = ctx.settings  # type: ignore[assignment]
-        ctx.check_settings(self.name)
-        started = time.perf_counter()
-        mean, std = normalization_stats(ctx.source, settings.normalization)
-        with tempfile.TemporaryDirectory(prefix="kdss-mkdt-experts-") as scratch:
-            artifact = ctx.artifact or local_artifact(Path(scratch))
-            targets, parts = teacher_targets(ctx.teacher, ctx.source, mean=mean, std=std, device=ctx.device,
-                                             teacher_key=ctx.teacher_id or teacher_fingerprint(ctx.teacher),
-                                             artifact=artifact, emit=ctx.emit)
-            targets_ready = time.perf_counter() - started
-            experts = expert_trajectories(ctx.source, targets, expert_recipe(settings, settings.model or ctx.model),
-                                          targets_parts=parts, mean=mean, std=std,
-                                          num_experts=settings.num_experts, seed=settings.expert_seed,
-                                          device=ctx.device, artifact=artifact, emit=ctx.emit)
-            experts_ready = time.perf_counter() - started - targets_ready
-            run = MkdtRun(ctx, settings, experts, targets, mean=mean, std=std)
-            return run.execute(started=started, targets_time_s=targets_ready, experts_time_s=experts_ready)
+NAME = "mkdt"
 
 
-class MkdtRun:
+def intermediates(request: IntermediateRequest) -> list[Intermediate]:
+    """The teacher targets, then one KD expert per stage (each reads the targets), shared by every
+    seed and budget."""
+    settings: MkdtSettings = request.settings  # type: ignore[assignment]
+    source = request.source
+    mean, std = normalization_stats(source, settings.normalization)
+    parts = target_parts(source, teacher_key=request.teacher_id, mean=mean, std=std)
+    size = {"artifact": TARGETS_ARTIFACT, "train_images": int(source.x_train.shape[0]),
+            "resolution": source.resolution}
+
+    def build_targets(folder: Path, emit) -> None:
+        targets_builder(request.teacher, source, mean, std, device=request.device, emit=emit)(folder)
+
+    targets = Intermediate(TARGETS_ARTIFACT, parts, "mkdt teacher targets", size, build_targets,
+                           needs_teacher=True)
+    recipe = expert_recipe(settings, settings.model or request.model)
+    pieces = [targets]
+    for index in range(settings.num_experts):
+        def build(folder: Path, emit, index: int = index) -> None:
+            cached, _ = teacher_targets(request.teacher, source, teacher_key=request.teacher_id, mean=mean,
+                                        std=std, device=request.device, artifact=request.artifact)
+            expert_builder(source, cached, recipe, mean=mean, std=std, seed=settings.expert_seed, index=index,
+                           num_experts=settings.num_experts, device=request.device, emit=emit)(folder)
+
+        expert_size = {"artifact": EXPERTS_ARTIFACT, "train_images": int(source.x_train.shape[0]),
+                       "resolution": source.resolution, "recipe": dataclasses.asdict(recipe)}
+        pieces.append(Intermediate(
+            EXPERTS_ARTIFACT, expert_parts(recipe, targets=parts, seed=settings.expert_seed, index=index),
+            f"mkdt expert {index + 1}/{settings.num_experts}", expert_size, build, needs_teacher=True,
+            after=(targets.key,)))
+    return pieces
+
+
+def distill(ctx: DistillContext) -> DistilledSet:
+    settings: MkdtSettings = ctx.settings  # type: ignore[assignment]
+    ctx.check_settings(NAME)
+    started = time.perf_counter()
+    mean, std = normalization_stats(ctx.source, settings.normalization)
+    with tempfile.TemporaryDirectory(prefix="kdss-mkdt-experts-") as scratch:
+        artifact = ctx.artifact or local_artifact(Path(scratch))
+        targets, parts = teacher_targets(ctx.teacher, ctx.source, mean=mean, std=std, device=ctx.device,
+                                         teacher_key=ctx.teacher_id or teacher_fingerprint(ctx.teacher),
+                                         artifact=artifact, emit=ctx.emit)
+        targets_ready = time.perf_counter() - started
+        experts = expert_trajectories(ctx.source, targets, expert_recipe(settings, settings.model or ctx.model),
+                                      targets_parts=parts, mean=mean, std=std,
+                                      num_experts=settings.num_experts, seed=settings.expert_seed,
+                                      device=ctx.device, artifact=artifact, emit=ctx.emit)
+        experts_ready = time.perf_counter() - started - targets_ready
+        run = MkdtRun(ctx, settings, experts, targets, mean=mean, std=std)
+        return run.execute(started=started, targets_time_s=targets_ready, experts_time_s=experts_ready)
+
+
+class MkdtRun(CheckpointedRun):
     """One distillation: synthetic images, targets, step size, optimisers, the matching step, checkpoints."""
+
+    CHECKPOINTED = (
+        "source_indices", "init_record", "images", "targets", "syn_lr", "image_optimizer",
+        "target_optimizer", "lr_optimizer", "batch_generator", "expert_rng", "epoch_rng", "single_expert",
+        "expert_queue", "expert_counts",
+    )
+    """The attributes a resumable checkpoint holds (see CheckpointedRun)."""
 
     def __init__(self, ctx: DistillContext, settings: MkdtSettings, experts: list[ExpertTrajectory],
                  targets: Tensor, *, mean, std) -> None:
@@ -174,8 +179,8 @@ class MkdtRun:
         self.student = FlatParameters(student.train())
         check_expert_sizes(experts, self.student.size)
         saved = self.checkpoint.load()  # a resumed run keeps its initial choice instead of recomputing it
-        if saved is not None:
-            self.source_indices, self.init_record = torch.tensor(saved["source_indices"]), dict(saved["init"])
+        if saved is not None and {"source_indices", "init_record"} <= set(saved):
+            self.source_indices, self.init_record = torch.as_tensor(saved["source_indices"]), dict(saved["init_record"])
         else:
             self.source_indices, self.init_record = self.initial_indices(targets)
         images = normalized_source(source, self.mean, self.std, self.source_indices, device)
@@ -245,42 +250,6 @@ class MkdtRun:
         value = float(loss.detach())
         self.losses.append(value)
         return value
-
-    # --- checkpoints -----------------------------------------------------------------------
-    def save_checkpoint(self, elapsed: float) -> None:
-        self.checkpoint.save({
-            "step": self.step, "elapsed": elapsed, "losses": self.losses,
-            "source_indices": self.source_indices.tolist(), "init": self.init_record,
-            "images": self.images.detach().cpu(), "targets": self.targets.detach().cpu(),
-            "syn_lr": self.syn_lr.detach().cpu(),
-            "image_optimizer": self.image_optimizer.state_dict(),
-            "target_optimizer": self.target_optimizer.state_dict(),
-            "lr_optimizer": self.lr_optimizer.state_dict(),
-            "batch_generator": self.batch_generator.get_state(),
-            "expert_rng": self.expert_rng.bit_generator.state, "epoch_rng": self.epoch_rng.bit_generator.state,
-            "single_expert": self.single_expert, "expert_queue": list(self.expert_queue),
-            "expert_counts": list(self.expert_counts),
-        })
-
-    def load_checkpoint(self) -> bool:
-        state = self.checkpoint.load()
-        if state is None:
-            return False
-        device = self.ctx.device
-        with torch.no_grad():
-            self.images.copy_(state["images"].to(device))
-            self.targets.copy_(state["targets"].to(device))
-            self.syn_lr.copy_(state["syn_lr"].to(device))
-        self.image_optimizer.load_state_dict(state["image_optimizer"])
-        self.target_optimizer.load_state_dict(state["target_optimizer"])
-        self.lr_optimizer.load_state_dict(state["lr_optimizer"])
-        self.batch_generator.set_state(state["batch_generator"])
-        self.expert_rng.bit_generator.state = state["expert_rng"]
-        self.epoch_rng.bit_generator.state = state["epoch_rng"]
-        self.single_expert, self.expert_queue = state["single_expert"], list(state["expert_queue"])
-        self.expert_counts = list(state["expert_counts"])
-        self.step, self.elapsed_before, self.losses = state["step"], state["elapsed"], list(state["losses"])
-        return True
 
     # --- the whole run ---------------------------------------------------------------------
     def execute(self, *, started: float | None = None, targets_time_s: float = 0.0,

@@ -28,7 +28,7 @@ from kdss_bench.methods.intermediates import Intermediate, IntermediateRequest
 from kdss_bench.methods.mtt_experts import ExpertRecipe, ExpertTrajectory, expert_intermediates, expert_trajectories
 from kdss_bench.methods.mtt_settings import MttSettings
 from kdss_bench.methods.real_images import normalized_train_images
-from kdss_bench.methods.run_checkpoint import RunCheckpoint
+from kdss_bench.methods.run_checkpoint import CheckpointedRun, RunCheckpoint
 from kdss_bench.methods.set_manifest import common_manifest
 from kdss_bench.methods.trajectory_matching import check_expert_sizes, matching_loss
 from kdss_bench.train.dsa_augment import DiffAugment
@@ -44,38 +44,42 @@ def expert_recipe(settings: MttSettings, model: str) -> ExpertRecipe:
                         batch_size=settings.expert_batch, dsa=settings.dsa, dsa_strategy=settings.dsa_strategy)
 
 
-class Mtt:
-    """The MTT method: ``distill(ctx) -> DistilledSet`` with hard source labels."""
-
-    name = "mtt"
-    target_kind = "hard"
-
-    def intermediates(self, request: IntermediateRequest) -> list[Intermediate]:
-        """One expert trajectory per stage (shared by every seed and budget, as the official buffer is)."""
-        settings: MttSettings = request.settings  # type: ignore[assignment]
-        return expert_intermediates(request.source, expert_recipe(settings, settings.model or request.model),
-                                    num_experts=settings.num_experts, seed=settings.expert_seed,
-                                    device=request.device)
-
-    def distill(self, ctx: DistillContext) -> DistilledSet:
-        settings: MttSettings = ctx.settings  # type: ignore[assignment]
-        ctx.check_settings(self.name)
-        started = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="kdss-mtt-experts-") as scratch:
-            artifact = ctx.artifact or local_artifact(Path(scratch))
-            experts = expert_trajectories(ctx.source, expert_recipe(settings, settings.model or ctx.model),
-                                          num_experts=settings.num_experts, seed=settings.expert_seed,
-                                          device=ctx.device, artifact=artifact, emit=ctx.emit)
-            experts_ready = time.perf_counter() - started
-            run = MttRun(ctx, settings, experts)
-            return run.execute(started=started, experts_time_s=experts_ready)
+NAME = "mtt"
 
 
-class MttRun:
+def intermediates(request: IntermediateRequest) -> list[Intermediate]:
+    """One expert trajectory per stage (shared by every seed and budget, as the official buffer is)."""
+    settings: MttSettings = request.settings  # type: ignore[assignment]
+    return expert_intermediates(request.source, expert_recipe(settings, settings.model or request.model),
+                                num_experts=settings.num_experts, seed=settings.expert_seed,
+                                device=request.device)
+
+
+def distill(ctx: DistillContext) -> DistilledSet:
+    settings: MttSettings = ctx.settings  # type: ignore[assignment]
+    ctx.check_settings(NAME)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="kdss-mtt-experts-") as scratch:
+        artifact = ctx.artifact or local_artifact(Path(scratch))
+        experts = expert_trajectories(ctx.source, expert_recipe(settings, settings.model or ctx.model),
+                                      num_experts=settings.num_experts, seed=settings.expert_seed,
+                                      device=ctx.device, artifact=artifact, emit=ctx.emit)
+        experts_ready = time.perf_counter() - started
+        run = MttRun(ctx, settings, experts)
+        return run.execute(started=started, experts_time_s=experts_ready)
+
+
+class MttRun(CheckpointedRun):
     """One distillation: synthetic set, step size, optimisers, the matching step, checkpoints."""
+
+    CHECKPOINTED = (
+        "images", "syn_lr", "image_optimizer", "lr_optimizer", "augment_generator", "batch_generator", "rng",
+    )
+    """The attributes a resumable checkpoint holds (see CheckpointedRun)."""
 
     def __init__(self, ctx: DistillContext, settings: MttSettings, experts: list[ExpertTrajectory]) -> None:
         self.ctx, self.settings, self.experts = ctx, settings, experts
+        self.checkpoint = RunCheckpoint(ctx.work_dir, CHECKPOINT_FILE)
         source, device = ctx.source, ctx.device
         self.per_class = images_per_class(ctx.budget, source.num_classes)
         picker = torch.Generator().manual_seed(derive_seed(ctx.seed, "mtt_init"))
@@ -133,32 +137,6 @@ class MttRun:
         self.losses.append(value)
         return value
 
-    # --- checkpoints -----------------------------------------------------------------------
-    def save_checkpoint(self, elapsed: float) -> None:
-        RunCheckpoint(self.ctx.work_dir, CHECKPOINT_FILE).save({
-            "step": self.step, "elapsed": elapsed, "losses": self.losses,
-            "images": self.images.detach().cpu(), "syn_lr": self.syn_lr.detach().cpu(),
-            "image_optimizer": self.image_optimizer.state_dict(), "lr_optimizer": self.lr_optimizer.state_dict(),
-            "augment_generator": self.augment_generator.get_state(),
-            "batch_generator": self.batch_generator.get_state(),
-            "expert_choice": self.rng.bit_generator.state,
-        })
-
-    def load_checkpoint(self) -> bool:
-        state = RunCheckpoint(self.ctx.work_dir, CHECKPOINT_FILE).load()
-        if state is None:
-            return False
-        with torch.no_grad():
-            self.images.copy_(state["images"].to(self.ctx.device))
-            self.syn_lr.copy_(state["syn_lr"].to(self.ctx.device))
-        self.image_optimizer.load_state_dict(state["image_optimizer"])
-        self.lr_optimizer.load_state_dict(state["lr_optimizer"])
-        self.augment_generator.set_state(state["augment_generator"])
-        self.batch_generator.set_state(state["batch_generator"])
-        self.rng.bit_generator.state = state["expert_choice"]
-        self.step, self.elapsed_before, self.losses = state["step"], state["elapsed"], list(state["losses"])
-        return True
-
     # --- the whole run ---------------------------------------------------------------------
     def execute(self, *, started: float | None = None, experts_time_s: float = 0.0) -> DistilledSet:
         ctx, settings = self.ctx, self.settings
@@ -169,7 +147,7 @@ class MttRun:
         result = DistilledSet(images=self.images.detach().cpu().float().contiguous(),
                               targets=self.labels.detach().cpu().clone(), target_kind="hard",
                               manifest=self._manifest(time.perf_counter() - started, distill_time, experts_time_s))
-        RunCheckpoint(self.ctx.work_dir, CHECKPOINT_FILE).remove()
+        self.checkpoint.remove()
         return result
 
     def _manifest(self, wall: float, distill_time: float, experts_time: float) -> dict:

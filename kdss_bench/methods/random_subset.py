@@ -18,25 +18,22 @@ from kdss_bench.methods.real_images import normalized_train_images
 from kdss_bench.methods.set_manifest import common_manifest
 from kdss_bench.train.seeding import derive_seed
 
+NAME = "random"
 
-class RandomSubset:
-    """``distill(ctx)``: ``images_per_class(budget, C)`` random real images of each class, hard labels."""
 
-    name = "random"
-    target_kind = "hard"
+def distill(ctx: DistillContext) -> DistilledSet:
+    ctx.check_settings(NAME)
+    started = time.perf_counter()
+    source = ctx.source
+    per_class = images_per_class(ctx.budget, source.num_classes)
+    generator = torch.Generator().manual_seed(derive_seed(ctx.seed, "random_subset"))
+    indices = class_balanced_indices(source.y_train, per_class, generator)
+    images = normalized_train_images(source, indices).float()
+    labels = source.y_train[indices].to(torch.int64).clone()
+    ctx.emit("progress", step=1, total=1, images=int(indices.numel()))
+    manifest = common_manifest(ctx, NAME, input_space="normalized",
+                               wall_time_s=time.perf_counter() - started, steps=0, loss=None)
+    manifest["images_per_class"] = per_class
+    manifest["source_indices"] = indices.tolist()
+    return DistilledSet(images=images, targets=labels, target_kind="hard", manifest=manifest)
 
-    def distill(self, ctx: DistillContext) -> DistilledSet:
-        ctx.check_settings(self.name)
-        started = time.perf_counter()
-        source = ctx.source
-        per_class = images_per_class(ctx.budget, source.num_classes)
-        generator = torch.Generator().manual_seed(derive_seed(ctx.seed, "random_subset"))
-        indices = class_balanced_indices(source.y_train, per_class, generator)
-        images = normalized_train_images(source, indices).float()
-        labels = source.y_train[indices].to(torch.int64).clone()
-        ctx.emit("progress", step=1, total=1, images=int(indices.numel()))
-        manifest = common_manifest(ctx, self.name, input_space="normalized",
-                                   wall_time_s=time.perf_counter() - started, steps=0, loss=None)
-        manifest["images_per_class"] = per_class
-        manifest["source_indices"] = indices.tolist()
-        return DistilledSet(images=images, targets=labels, target_kind="hard", manifest=manifest)

@@ -1,16 +1,18 @@
 """The method registry: names -> settings class and implementation, imported lazily.
 
 Listing methods or validating a suite must not import torch, so each entry names its
-implementation as ``"module:attribute"`` and :func:`load_method` imports it on first use.
+implementation by module path (a module that satisfies :class:`~kdss_bench.methods.method.Method`)
+and :func:`load_method` imports it on first use; the registry has the shape of the model and
+dataset registries (:mod:`kdss_bench.lazy_registry`).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from kdss_bench.errors import ConfigError
+from kdss_bench.lazy_registry import LazyRegistry, import_target
 from kdss_bench.methods.dm_settings import DmSettings
 from kdss_bench.methods.dsa_settings import DsaSettings
 from kdss_bench.methods.frepo_settings import FrepoSettings
@@ -22,23 +24,26 @@ from kdss_bench.methods.mtt_settings import MttSettings
 from kdss_bench.methods.random_subset_settings import RandomSubsetSettings
 from kdss_bench.methods.settings import KrrStSettings, MethodSettings, NoSettings
 
+if TYPE_CHECKING:
+    from kdss_bench.methods.method import Method
+
 
 @dataclass(frozen=True)
 class MethodInfo:
     name: str
     summary: str
     settings: type[MethodSettings]
-    implementation: str | None  # "module:attribute" of a Method class; None = nothing to distil
+    implementation: str | None  # the module implementing Method (``distill(ctx)``); None = nothing to distil
     target_kind: str  # "features" | "hard" | "soft" | "none" | "auto" (known once the set is read)
     needs_teacher: bool | Callable[[MethodSettings], bool]  # a function when it depends on the settings
 
 
-_METHODS: dict[str, MethodInfo] = {  # the paper's table order
+_METHODS = LazyRegistry[MethodInfo]("method", {  # the paper's table order
     "random": MethodInfo(
         name="random",
         summary="class-balanced random subset of real source images, hard labels",
         settings=RandomSubsetSettings,
-        implementation="kdss_bench.methods.random_subset:RandomSubset",
+        implementation="kdss_bench.methods.random_subset",
         target_kind="hard",
         needs_teacher=False,
     ),
@@ -46,7 +51,7 @@ _METHODS: dict[str, MethodInfo] = {  # the paper's table order
         name="kmeans",
         summary="per class, the real images nearest to k-means centroids (pixels or teacher features)",
         settings=KmeansCoresetSettings,
-        implementation="kdss_bench.methods.kmeans_coreset:KmeansCoreset",
+        implementation="kdss_bench.methods.kmeans_coreset",
         target_kind="hard",
         needs_teacher=lambda settings: settings.features == "teacher",
     ),
@@ -54,7 +59,7 @@ _METHODS: dict[str, MethodInfo] = {  # the paper's table order
         name="dsa",
         summary="DSA (Zhao & Bilen 2021): gradient matching with differentiable siamese augmentation",
         settings=DsaSettings,
-        implementation="kdss_bench.methods.dsa:Dsa",
+        implementation="kdss_bench.methods.dsa",
         target_kind="hard",
         needs_teacher=False,
     ),
@@ -62,7 +67,7 @@ _METHODS: dict[str, MethodInfo] = {  # the paper's table order
         name="dm",
         summary="DM (Zhao & Bilen 2023): match mean embeddings of randomly initialised networks",
         settings=DmSettings,
-        implementation="kdss_bench.methods.dm:Dm",
+        implementation="kdss_bench.methods.dm",
         target_kind="hard",
         needs_teacher=False,
     ),
@@ -70,7 +75,7 @@ _METHODS: dict[str, MethodInfo] = {  # the paper's table order
         name="mtt",
         summary="MTT (Cazenavette et al. 2022): match expert training trajectories; experts cached as artifacts",
         settings=MttSettings,
-        implementation="kdss_bench.methods.mtt:Mtt",
+        implementation="kdss_bench.methods.mtt",
         target_kind="hard",
         needs_teacher=False,
     ),
@@ -78,7 +83,7 @@ _METHODS: dict[str, MethodInfo] = {  # the paper's table order
         name="kip",
         summary="KIP (Nguyen et al. 2021): kernel inducing points, learned labels, random-feature ConvNet NNGP",
         settings=KipSettings,
-        implementation="kdss_bench.methods.kip:Kip",
+        implementation="kdss_bench.methods.kip",
         target_kind="soft",
         needs_teacher=False,
     ),
@@ -86,7 +91,7 @@ _METHODS: dict[str, MethodInfo] = {  # the paper's table order
         name="frepo",
         summary="FRePo (Zhou et al. 2022): neural feature regression with a model pool and learned labels",
         settings=FrepoSettings,
-        implementation="kdss_bench.methods.frepo:Frepo",
+        implementation="kdss_bench.methods.frepo",
         target_kind="soft",
         needs_teacher=False,
     ),
@@ -94,7 +99,7 @@ _METHODS: dict[str, MethodInfo] = {  # the paper's table order
         name="krr_st",
         summary="KRR-ST (Lee et al. 2024): kernel ridge regression on self-supervised targets",
         settings=KrrStSettings,
-        implementation="kdss_bench.methods.krr_st:KrrSt",
+        implementation="kdss_bench.methods.krr_st",
         target_kind="features",
         needs_teacher=True,
     ),
@@ -102,7 +107,7 @@ _METHODS: dict[str, MethodInfo] = {  # the paper's table order
         name="mkdt",
         summary="MKDT (Joshi et al. 2025): match trajectories of students distilled from the teacher; 512-d targets",
         settings=MkdtSettings,
-        implementation="kdss_bench.methods.mkdt:Mkdt",
+        implementation="kdss_bench.methods.mkdt",
         target_kind="features",
         needs_teacher=True,
     ),
@@ -110,7 +115,7 @@ _METHODS: dict[str, MethodInfo] = {  # the paper's table order
         name="import",
         summary="a released distilled set read from x_syn.pt / y_syn.pt, validated on load",
         settings=ImportSetSettings,
-        implementation="kdss_bench.methods.import_set:ImportSet",
+        implementation="kdss_bench.methods.import_set",
         target_kind="auto",
         needs_teacher=False,
     ),
@@ -130,18 +135,16 @@ _METHODS: dict[str, MethodInfo] = {  # the paper's table order
         target_kind="none",
         needs_teacher=False,
     ),
-}
+})
 
 
 def method_names() -> list[str]:
-    return list(_METHODS)
+    return _METHODS.names()
 
 
 def method_info(name: str) -> MethodInfo:
-    try:
-        return _METHODS[name]
-    except KeyError:
-        raise ConfigError(f"unknown method '{name}'; registered methods: {', '.join(_METHODS)}") from None
+    """The entry of ``name``; ConfigError (with a did-you-mean) for an unknown one."""
+    return _METHODS.get(name)
 
 
 def needs_teacher(name: str, settings: MethodSettings) -> bool:
@@ -150,10 +153,7 @@ def needs_teacher(name: str, settings: MethodSettings) -> bool:
     return bool(flag(settings)) if callable(flag) else flag
 
 
-def load_method(name: str):
-    """Import and instantiate the implementation of ``name`` (None for no_pretrain)."""
+def load_method(name: str) -> Method | None:
+    """The imported implementation of ``name`` (None for a method with nothing to distil)."""
     info = method_info(name)
-    if info.implementation is None:
-        return None
-    module_name, attribute = info.implementation.split(":")
-    return getattr(importlib.import_module(module_name), attribute)()
+    return None if info.implementation is None else import_target(info.implementation)

@@ -19,14 +19,17 @@ from kdss_bench.methods.context import DistillContext
 from kdss_bench.methods.distill_loop import run_distillation_loop
 from kdss_bench.methods.distilled_set import DistilledSet
 from kdss_bench.methods.real_images import normalized_train_images
-from kdss_bench.methods.run_checkpoint import RunCheckpoint
+from kdss_bench.methods.run_checkpoint import CheckpointedRun, RunCheckpoint
 from kdss_bench.methods.set_manifest import common_manifest
 from kdss_bench.methods.soft_labels import centred_one_hot
 from kdss_bench.train.seeding import derive_seed
 
 
-class SoftLabelRun:
+class SoftLabelRun(CheckpointedRun):
     """One distillation with learned labels; ``method`` names it in seeds, checkpoints and the manifest."""
+
+    CHECKPOINTED = ("x_syn", "y_syn", "optimizer", "scheduler")
+    """The attributes a resumable checkpoint holds (see CheckpointedRun)."""
 
     method = "soft_label_run"
 
@@ -61,13 +64,6 @@ class SoftLabelRun:
         """One update of images and labels (and of any networks); returns the step's loss."""
         raise NotImplementedError
 
-    def extra_state(self) -> dict[str, Any]:
-        """Method state a checkpoint must hold beyond images, labels and the optimiser."""
-        return {}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        return None
-
     def extra_manifest(self) -> dict[str, Any]:
         return {}
 
@@ -85,27 +81,6 @@ class SoftLabelRun:
     @property
     def checkpoint(self) -> RunCheckpoint:
         return RunCheckpoint(self.ctx.work_dir, f"{self.method}_checkpoint.pt")
-
-    def save_checkpoint(self, elapsed: float) -> None:
-        self.checkpoint.save({"step": self.step, "elapsed": elapsed, "losses": self.losses,
-                              "x_syn": self.x_syn.detach().cpu(), "y_syn": self.y_syn.detach().cpu(),
-                              "optimizer": self.optimizer.state_dict(),
-                              "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
-                              "extra": self.extra_state()})
-
-    def load_checkpoint(self) -> bool:
-        state = self.checkpoint.load()
-        if state is None:
-            return False
-        with torch.no_grad():
-            self.x_syn.copy_(state["x_syn"].to(self.ctx.device))
-            self.y_syn.copy_(state["y_syn"].to(self.ctx.device))
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.scheduler is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
-        self.load_extra_state(state["extra"])
-        self.step, self.elapsed_before, self.losses = int(state["step"]), state["elapsed"], list(state["losses"])
-        return True
 
     # --- the whole run -----------------------------------------------------------------------
     def execute(self) -> DistilledSet:

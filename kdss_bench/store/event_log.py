@@ -10,15 +10,12 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from kdss_bench.errors import disk_full, raise_if_disk_full
 from kdss_bench.store.event import Event
-
-StageEmit = Callable[..., None]
-"""``emit(kind, step=None, total=None, **values)``: what a stage calls to report progress."""
 
 
 class EventLog:
@@ -65,14 +62,6 @@ class EventLog:
         event = Event.now(run, stage, kind, step=step, total=total, values=values)
         self.append(event)
         return event
-
-    def emitter(self, run: str, stage: str) -> StageEmit:
-        """Binds ``run`` and ``stage``: returns the ``emit(kind, step, total, **values)`` a stage gets."""
-
-        def emit(kind: str, step: int | None = None, total: int | None = None, **values: Any) -> None:
-            self.emit(run, stage, kind, step=step, total=total, values=values)
-
-        return emit
 
     def close(self) -> None:
         """Closes the file; a full disk at the last flush loses at most the torn last line, never an error."""

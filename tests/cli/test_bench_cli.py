@@ -49,14 +49,6 @@ def test_bad_options_are_one_line_errors(args, fragment):
     assert len(lines) == 1 and lines[0].startswith("error:") and fragment in lines[0]
 
 
-def test_finetune_throughput_prints_both_rates():
-    result = runner.invoke(app, ["bench", "finetune", "--seeds", "2", "--batch-size", "8", "--iterations", "1",
-                                 "--model", "convnet_8_16_bn", "--resolution", "16", "--json"])
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
-    assert report["seeds"] == 2 and report["sequential_images_per_s"] > 0 and report["batched_images_per_s"] > 0
-
-
 def test_hot_path_table_rejects_nonpositive_sizes():
     result = runner.invoke(app, ["bench", "--m", "0"])
     assert result.exit_code == 2 and "must be positive" in result.output

@@ -7,8 +7,9 @@ import torch
 
 from kdss_bench.data.registry import load_dataset
 from kdss_bench.errors import DataError
+from kdss_bench.methods import dm
 from kdss_bench.methods.context import DistillContext
-from kdss_bench.methods.dm import Dm, DmRun
+from kdss_bench.methods.dm import DmRun
 from kdss_bench.methods.dm_settings import DmSettings
 from kdss_bench.train.augment import normalize, to_float
 
@@ -60,7 +61,7 @@ def test_a_budget_beyond_a_class_is_a_data_error(digits):
 
 
 def test_interrupted_run_resumes_to_the_same_result(digits, tmp_path):
-    straight = Dm().distill(make_ctx(digits, work_dir=tmp_path / "a"))
+    straight = dm.distill(make_ctx(digits, work_dir=tmp_path / "a"))
     work = tmp_path / "b"
     first = DmRun(make_ctx(digits, work_dir=work), TINY)
     for _ in range(2):
@@ -69,7 +70,7 @@ def test_interrupted_run_resumes_to_the_same_result(digits, tmp_path):
     first.save_checkpoint(elapsed=1.0)
     first.iteration_loss(first.step)  # work after the checkpoint is lost by the "crash"
     events = []
-    resumed = Dm().distill(make_ctx(digits, work_dir=work, emit=lambda kind, **values: events.append((kind, values))))
+    resumed = dm.distill(make_ctx(digits, work_dir=work, emit=lambda kind, **values: events.append((kind, values))))
     assert ("metric", {"step": 2, "total": 4, "resumed_from": 2}) in events
     assert [v["step"] for kind, v in events if kind == "progress"] == [3, 4], "only the lost iterations rerun"
     torch.testing.assert_close(resumed.images, straight.images)

@@ -11,8 +11,9 @@ import torch
 from kdss_bench.config_reader import ConfigReader
 from kdss_bench.data.registry import load_dataset
 from kdss_bench.errors import ConfigError
+from kdss_bench.methods import dm
 from kdss_bench.methods.context import DistillContext
-from kdss_bench.methods.dm import Dm, DmRun, distribution_matching_loss
+from kdss_bench.methods.dm import DmRun, distribution_matching_loss
 from kdss_bench.methods.dm_settings import DmSettings
 from kdss_bench.methods.settings import read_settings
 from kdss_bench.models.registry import build_model
@@ -67,7 +68,7 @@ def test_joint_and_per_class_embedding_agree_without_batch_statistics():
 
 
 def test_distill_returns_a_hard_labelled_class_balanced_set(digits):
-    result = Dm().distill(make_ctx(digits, budget=13))
+    result = dm.distill(make_ctx(digits, budget=13))
     assert result.target_kind == "hard"
     assert result.images.shape == (13, 3, 16, 16) and result.images.dtype == torch.float32
     assert result.targets.dtype == torch.int64
@@ -83,7 +84,7 @@ def test_distill_returns_a_hard_labelled_class_balanced_set(digits):
 def test_embedding_batches_matter_only_with_batch_statistics(digits):
     def images(model, embed_batches):
         settings = replace(TINY, embed_batches=embed_batches)
-        return Dm().distill(make_ctx(digits, settings, model=model)).images
+        return dm.distill(make_ctx(digits, settings, model=model)).images
 
     torch.testing.assert_close(images("convnet_8_16_none", "joint"), images("convnet_8_16_none", "per_class"))
     with_bn = images("convnet_8_16_bn", "auto")

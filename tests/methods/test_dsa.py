@@ -9,8 +9,9 @@ import torch
 
 from kdss_bench.data.registry import load_dataset
 from kdss_bench.errors import ConfigError
+from kdss_bench.methods import dsa
 from kdss_bench.methods.context import DistillContext
-from kdss_bench.methods.dsa import Dsa, DsaRun, class_gradient_distance, freeze_batch_norm_statistics
+from kdss_bench.methods.dsa import DsaRun, class_gradient_distance, freeze_batch_norm_statistics
 from kdss_bench.methods.dsa_settings import DsaSettings, official_loops
 
 TINY = DsaSettings(iterations=2, outer_loop=2, inner_loop=1, batch_real=16, bn_batch_per_class=4,
@@ -68,7 +69,7 @@ def test_gradient_matching_distance_falls_on_a_fixed_network(digits):
 
 def test_distill_returns_a_hard_labelled_class_balanced_set(digits):
     events = []
-    result = Dsa().distill(make_ctx(digits, budget=23, emit=lambda kind, **values: events.append((kind, values))))
+    result = dsa.distill(make_ctx(digits, budget=23, emit=lambda kind, **values: events.append((kind, values))))
     assert result.target_kind == "hard"
     assert result.images.shape == (23, 3, 16, 16) and result.images.dtype == torch.float32
     assert result.targets.dtype == torch.int64
@@ -91,7 +92,7 @@ def test_distillation_moves_the_images_and_is_reproducible(digits):
     start = run.x_syn.detach().clone()
     first = run.execute()
     assert not torch.allclose(first.images, start)
-    again = Dsa().distill(make_ctx(digits))
+    again = dsa.distill(make_ctx(digits))
     torch.testing.assert_close(again.images, first.images)
-    other_seed = Dsa().distill(make_ctx(digits, seed=1))
+    other_seed = dsa.distill(make_ctx(digits, seed=1))
     assert not torch.allclose(other_seed.images, first.images)

@@ -10,8 +10,9 @@ import torch
 
 from kdss_bench.data.registry import load_dataset
 from kdss_bench.errors import ConfigError
+from kdss_bench.methods import frepo
 from kdss_bench.methods.context import DistillContext
-from kdss_bench.methods.frepo import Frepo, FrepoRun, cosine_decay_factor, frepo_loss, label_margin_loss
+from kdss_bench.methods.frepo import FrepoRun, cosine_decay_factor, frepo_loss, label_margin_loss
 from kdss_bench.methods.frepo_settings import FrepoSettings
 from kdss_bench.methods.soft_labels import centred_one_hot
 from kdss_bench.train.augment import normalize, to_float
@@ -66,7 +67,7 @@ def test_initial_set_is_class_balanced_real_images_with_centred_one_hot_labels(d
 
 
 def test_distill_returns_a_complete_soft_label_set(digits):
-    result = Frepo().distill(make_ctx(digits))
+    result = frepo.distill(make_ctx(digits))
     assert result.target_kind == "soft"
     assert result.images.shape == (20, 3, 16, 16) and result.images.dtype == torch.float32
     assert result.targets.shape == (20, 10) and result.targets.dtype == torch.float32
@@ -119,7 +120,7 @@ def test_budget_below_the_number_of_classes_is_a_config_error(digits):
 
 def test_interrupted_run_resumes_to_the_same_result(digits, tmp_path):
     settings = dataclasses.replace(TINY, outer_steps=4, checkpoint_every=2, max_online_updates=1)
-    straight = Frepo().distill(make_ctx(digits, settings, work_dir=tmp_path / "a"))
+    straight = frepo.distill(make_ctx(digits, settings, work_dir=tmp_path / "a"))
 
     work = tmp_path / "b"
     first = FrepoRun(make_ctx(digits, settings, work_dir=work), settings)
@@ -129,7 +130,7 @@ def test_interrupted_run_resumes_to_the_same_result(digits, tmp_path):
     first.advance()  # lost with the "crash"
 
     events = []
-    resumed = Frepo().distill(make_ctx(digits, settings, work_dir=work, events=events))
+    resumed = frepo.distill(make_ctx(digits, settings, work_dir=work, events=events))
     assert ("metric", {"step": 2, "total": 4, "resumed_from": 2}) in events
     torch.testing.assert_close(resumed.images, straight.images)
     torch.testing.assert_close(resumed.targets, straight.targets)

@@ -8,8 +8,8 @@ from torch import nn
 
 from kdss_bench.data.registry import load_dataset
 from kdss_bench.errors import CheckpointError, ConfigError
+from kdss_bench.methods import import_set
 from kdss_bench.methods.context import DistillContext
-from kdss_bench.methods.import_set import ImportSet
 from kdss_bench.methods.import_set_settings import ImportSetSettings
 
 BUDGET = 6
@@ -34,7 +34,7 @@ def images(m=BUDGET, resolution=16):
 def load(digits, folder, **settings):
     ctx = DistillContext(source=digits, teacher=None, budget=BUDGET, settings=ImportSetSettings(path=str(folder),
                          **settings), model="convnet_8_16_bn", seed=0, device=torch.device("cpu"))
-    return ImportSet().distill(ctx)
+    return import_set.distill(ctx)
 
 
 def test_a_valid_hard_label_set_is_returned_as_stored(digits, tmp_path):

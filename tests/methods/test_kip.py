@@ -9,8 +9,9 @@ import torch
 
 from kdss_bench.data.registry import load_dataset
 from kdss_bench.errors import ConfigError
+from kdss_bench.methods import kip
 from kdss_bench.methods.context import DistillContext
-from kdss_bench.methods.kip import Kip, KipRun, kip_loss
+from kdss_bench.methods.kip import KipRun, kip_loss
 from kdss_bench.methods.kip_settings import KipSettings
 from kdss_bench.methods.nngp_random_features import ConvNetNngpKernel
 from kdss_bench.methods.soft_labels import centred_one_hot
@@ -76,7 +77,7 @@ def test_initial_set_is_class_balanced_real_images_with_centred_one_hot_labels(d
 
 
 def test_distill_returns_a_complete_soft_label_set(digits):
-    result = Kip().distill(make_ctx(digits))
+    result = kip.distill(make_ctx(digits))
     assert result.target_kind == "soft"
     assert result.images.shape == (20, 3, 16, 16) and result.images.dtype == torch.float32
     assert result.targets.shape == (20, 10) and result.targets.dtype == torch.float32
@@ -96,7 +97,7 @@ def test_target_batch_larger_than_a_class_is_a_config_error(digits):
 
 def test_interrupted_run_resumes_to_the_same_result(digits, tmp_path):
     settings = dataclasses.replace(TINY, outer_steps=4, checkpoint_every=2)
-    straight = Kip().distill(make_ctx(digits, settings, work_dir=tmp_path / "a"))
+    straight = kip.distill(make_ctx(digits, settings, work_dir=tmp_path / "a"))
     work = tmp_path / "b"
     first = KipRun(make_ctx(digits, settings, work_dir=work), settings)
     for _ in range(2):
@@ -104,7 +105,7 @@ def test_interrupted_run_resumes_to_the_same_result(digits, tmp_path):
     first.save_checkpoint(elapsed=1.0)
     first.advance()  # lost with the "crash"
     events = []
-    resumed = Kip().distill(make_ctx(digits, settings, work_dir=work, events=events))
+    resumed = kip.distill(make_ctx(digits, settings, work_dir=work, events=events))
     assert ("metric", {"step": 2, "total": 4, "resumed_from": 2}) in events
     torch.testing.assert_close(resumed.images, straight.images)
     torch.testing.assert_close(resumed.targets, straight.targets)

@@ -12,9 +12,9 @@ from kdss_bench.config_reader import ConfigReader
 from kdss_bench.data.image_set import build_image_set
 from kdss_bench.data.registry import load_dataset
 from kdss_bench.errors import ConfigError
+from kdss_bench.methods import kmeans_coreset
 from kdss_bench.methods.context import DistillContext
 from kdss_bench.methods.kmeans_clustering import lloyd_kmeans, nearest_distinct_points
-from kdss_bench.methods.kmeans_coreset import KmeansCoreset
 from kdss_bench.methods.kmeans_coreset_settings import KmeansCoresetSettings
 from kdss_bench.methods.settings import read_settings
 from kdss_bench.teacher.backbone import build_teacher_backbone
@@ -50,7 +50,7 @@ def make_ctx(source, budget, settings=KmeansCoresetSettings(), teacher=None, see
 
 
 def test_picks_the_image_nearest_to_each_cluster_centre(clusters):
-    result = KmeansCoreset().distill(make_ctx(clusters, budget=6))
+    result = kmeans_coreset.distill(make_ctx(clusters, budget=6))
     chosen = clusters.x_train[torch.tensor(result.manifest["source_indices"])]
     grey = chosen[:, 0, 0, 0].tolist()
     assert sorted(grey[:3]) == [level + 1 for level in LEVELS[0]]
@@ -59,7 +59,7 @@ def test_picks_the_image_nearest_to_each_cluster_centre(clusters):
 
 
 def test_returns_balanced_real_normalised_images_with_their_labels(digits):
-    result = KmeansCoreset().distill(make_ctx(digits, budget=23, settings=KmeansCoresetSettings(iterations=20)))
+    result = kmeans_coreset.distill(make_ctx(digits, budget=23, settings=KmeansCoresetSettings(iterations=20)))
     assert result.target_kind == "hard" and result.images.shape == (23, 3, 16, 16)
     assert torch.isfinite(result.images).all() and result.targets.dtype == torch.int64
     assert torch.bincount(result.targets, minlength=10).tolist() == [3, 3, 3, 2, 2, 2, 2, 2, 2, 2]
@@ -76,11 +76,11 @@ def test_returns_balanced_real_normalised_images_with_their_labels(digits):
 def test_teacher_features_need_a_teacher_and_change_the_choice(digits):
     settings = KmeansCoresetSettings(features="teacher", iterations=20)
     with pytest.raises(ConfigError, match="features: teacher needs a teacher"):
-        KmeansCoreset().distill(make_ctx(digits, budget=10, settings=settings))
+        kmeans_coreset.distill(make_ctx(digits, budget=10, settings=settings))
     torch.manual_seed(0)
     teacher = build_teacher_backbone("convnet_8_16_bn", (3, 16, 16)).eval().requires_grad_(False)
-    by_teacher = KmeansCoreset().distill(make_ctx(digits, budget=20, settings=settings, teacher=teacher))
-    by_pixels = KmeansCoreset().distill(make_ctx(digits, budget=20, settings=KmeansCoresetSettings(iterations=20)))
+    by_teacher = kmeans_coreset.distill(make_ctx(digits, budget=20, settings=settings, teacher=teacher))
+    by_pixels = kmeans_coreset.distill(make_ctx(digits, budget=20, settings=KmeansCoresetSettings(iterations=20)))
     assert torch.bincount(by_teacher.targets, minlength=10).tolist() == [2] * 10
     assert by_teacher.manifest["teacher"] == "tiny-teacher"
     assert by_teacher.manifest["source_indices"] != by_pixels.manifest["source_indices"]

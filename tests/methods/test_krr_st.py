@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from kdss_bench.data.registry import load_dataset
+from kdss_bench.methods import krr_st
 from kdss_bench.methods.context import DistillContext
-from kdss_bench.methods.krr_st import CHECKPOINT_FILE, KrrSt, KrrStRun
+from kdss_bench.methods.krr_st import CHECKPOINT_FILE, KrrStRun
 from kdss_bench.methods.settings import KrrStSettings
 from kdss_bench.teacher.backbone import build_teacher_backbone
 from kdss_bench.train.augment import normalize, to_float
@@ -67,7 +68,7 @@ def test_initial_set_is_real_images_and_teacher_features(digits, teacher):
 
 
 def test_distill_returns_a_complete_feature_set(digits, teacher):
-    result = KrrSt().distill(make_ctx(digits, teacher))
+    result = krr_st.distill(make_ctx(digits, teacher))
     assert result.target_kind == "features"
     assert result.images.shape == (10, 3, 16, 16) and result.targets.shape == (10, 16)
     assert torch.isfinite(result.images).all() and torch.isfinite(result.targets).all()
@@ -81,7 +82,7 @@ def test_budget_larger_than_source_is_a_clear_error(digits, teacher):
     from kdss_bench.errors import ConfigError
 
     with pytest.raises(ConfigError, match="budget"):
-        KrrSt().distill(make_ctx(digits, teacher, budget=10**6))
+        krr_st.distill(make_ctx(digits, teacher, budget=10**6))
 
 
 def test_official_pool_reset_mode_runs_and_counts_reinitialisations(digits, teacher):
@@ -96,7 +97,7 @@ def test_official_pool_reset_mode_runs_and_counts_reinitialisations(digits, teac
 @pytest.mark.parametrize("mode", ["exact", "fast"])
 def test_interrupted_run_resumes_to_the_same_result(digits, teacher, tmp_path, mode):
     settings = dataclasses.replace(TINY, outer_steps=6, checkpoint_every=3, mode=mode, teacher_views=2)
-    straight = KrrSt().distill(make_ctx(digits, teacher, settings, work_dir=tmp_path / "a"))
+    straight = krr_st.distill(make_ctx(digits, teacher, settings, work_dir=tmp_path / "a"))
 
     work = tmp_path / "b"
     first = KrrStRun(make_ctx(digits, teacher, settings, work_dir=work), settings)
@@ -107,7 +108,7 @@ def test_interrupted_run_resumes_to_the_same_result(digits, teacher, tmp_path, m
     first.outer_step()  # work after the checkpoint is lost by the "crash"
     assert (work / CHECKPOINT_FILE).is_file()
 
-    resumed = KrrSt().distill(make_ctx(digits, teacher, settings, work_dir=work))
+    resumed = krr_st.distill(make_ctx(digits, teacher, settings, work_dir=work))
     torch.testing.assert_close(resumed.images, straight.images)
     torch.testing.assert_close(resumed.targets, straight.targets)
     assert not (work / CHECKPOINT_FILE).exists(), "the checkpoint is removed once the set is complete"
@@ -127,7 +128,7 @@ def test_fast_mode_reads_targets_from_the_cache_and_still_learns(digits, teacher
 
 def test_fast_mode_manifest_names_the_mode_and_cache_size(digits, teacher):
     settings = dataclasses.replace(TINY, mode="fast", teacher_views=2)
-    manifest = KrrSt().distill(make_ctx(digits, teacher, settings)).manifest
+    manifest = krr_st.distill(make_ctx(digits, teacher, settings)).manifest
     assert manifest["mode"] == "fast" and manifest["teacher_target_cache_mb"] >= 0
 
 

@@ -12,11 +12,11 @@ from torch import nn
 
 from kdss_bench.data.registry import load_dataset
 from kdss_bench.errors import ConfigError
+from kdss_bench.methods import mkdt
 from kdss_bench.methods.context import DistillContext, local_artifact
 from kdss_bench.methods.mkdt import (
     CHECKPOINT_FILE,
     OFFICIAL_NORMALIZATION,
-    Mkdt,
     MkdtRun,
     expert_recipe,
     normalization_stats,
@@ -107,7 +107,7 @@ def test_settings_are_read_from_a_suite_and_bad_choices_name_the_key():
 
 
 def test_distill_returns_a_complete_feature_set(digits, teacher, cache):
-    result = Mkdt().distill(make_ctx(digits, teacher, cache, budget=25))
+    result = mkdt.distill(make_ctx(digits, teacher, cache, budget=25))
     width = teacher_of(teacher, torch.zeros(1, 3, 16, 16)).shape[1]
     assert result.target_kind == "features"
     assert result.images.shape == (25, 3, 16, 16) and result.images.dtype == torch.float32
@@ -123,7 +123,7 @@ def test_distill_returns_a_complete_feature_set(digits, teacher, cache):
 
 
 def test_the_set_starts_as_source_images_and_their_teacher_features(digits, teacher, cache):
-    result = Mkdt().distill(make_ctx(digits, teacher, cache, dataclasses.replace(TINY, iterations=0)))
+    result = mkdt.distill(make_ctx(digits, teacher, cache, dataclasses.replace(TINY, iterations=0)))
     indices = torch.tensor(result.manifest["source_indices"])
     expected = normalize(to_float(digits.x_train[indices]), digits.mean, digits.std)
     torch.testing.assert_close(result.images, expected)
@@ -131,7 +131,7 @@ def test_the_set_starts_as_source_images_and_their_teacher_features(digits, teac
 
 
 def test_high_loss_initialisation_picks_the_images_with_the_largest_kd_loss(digits, teacher, cache):
-    result = Mkdt().distill(make_ctx(digits, teacher, cache, dataclasses.replace(TINY, iterations=0)))
+    result = mkdt.distill(make_ctx(digits, teacher, cache, dataclasses.replace(TINY, iterations=0)))
     # independently: every image alone through each expert's epoch-1 parameters, MSE to the teacher's features
     images = normalize(to_float(digits.x_train), digits.mean, digits.std)
     targets = teacher_of(teacher, images)
@@ -155,10 +155,10 @@ def test_high_loss_initialisation_picks_the_images_with_the_largest_kd_loss(digi
 
 def test_random_initialisation_draws_a_seeded_random_subset(digits, teacher, cache):
     settings = dataclasses.replace(TINY, iterations=0, init="random")
-    first = Mkdt().distill(make_ctx(digits, teacher, cache, settings))
-    again = Mkdt().distill(make_ctx(digits, teacher, cache, settings))
-    other_seed = Mkdt().distill(make_ctx(digits, teacher, cache, settings, seed=1))
-    high_loss = Mkdt().distill(make_ctx(digits, teacher, cache, dataclasses.replace(TINY, iterations=0)))
+    first = mkdt.distill(make_ctx(digits, teacher, cache, settings))
+    again = mkdt.distill(make_ctx(digits, teacher, cache, settings))
+    other_seed = mkdt.distill(make_ctx(digits, teacher, cache, settings, seed=1))
+    high_loss = mkdt.distill(make_ctx(digits, teacher, cache, dataclasses.replace(TINY, iterations=0)))
     assert first.manifest["init"] == {"kind": "random"}
     assert first.manifest["source_indices"] == again.manifest["source_indices"]
     assert first.manifest["source_indices"] != other_seed.manifest["source_indices"]
@@ -221,20 +221,20 @@ def test_experts_and_targets_are_shared_by_every_seed_and_budget(digits, teacher
 
         return cache(name, parts, counted)
 
-    Mkdt().distill(make_ctx(digits, teacher, counting, dataclasses.replace(TINY, iterations=1), seed=0))
-    Mkdt().distill(make_ctx(digits, teacher, counting, dataclasses.replace(TINY, iterations=1), seed=1, budget=30))
+    mkdt.distill(make_ctx(digits, teacher, counting, dataclasses.replace(TINY, iterations=1), seed=0))
+    mkdt.distill(make_ctx(digits, teacher, counting, dataclasses.replace(TINY, iterations=1), seed=1, budget=30))
     assert built == [("mkdt_teacher_targets", None), ("mkdt_experts", 0), ("mkdt_experts", 1)]
 
 
 def test_runs_without_an_artifact_cache_or_a_teacher_id(digits, teacher):
     ctx = dataclasses.replace(make_ctx(digits, teacher, None, dataclasses.replace(TINY, iterations=1)),
                               teacher_id="")
-    assert Mkdt().distill(ctx).size == 20
+    assert mkdt.distill(ctx).size == 20
 
 
 def test_interrupted_run_resumes_to_the_same_result(digits, teacher, cache, tmp_path):
     settings = dataclasses.replace(TINY, iterations=5, checkpoint_every=2, batch_syn=7)
-    straight = Mkdt().distill(make_ctx(digits, teacher, cache, settings, work_dir=tmp_path / "a"))
+    straight = mkdt.distill(make_ctx(digits, teacher, cache, settings, work_dir=tmp_path / "a"))
 
     work = tmp_path / "b"
     first = make_run(digits, teacher, cache, settings, work_dir=work)
@@ -247,7 +247,7 @@ def test_interrupted_run_resumes_to_the_same_result(digits, teacher, cache, tmp_
     events = []
     ctx = dataclasses.replace(make_ctx(digits, teacher, cache, settings, work_dir=work),
                               emit=lambda kind, **values: events.append((kind, values)))
-    resumed = Mkdt().distill(ctx)
+    resumed = mkdt.distill(ctx)
     assert ("metric", {"step": 2, "total": 5, "resumed_from": 2}) in events
     assert torch.equal(resumed.images, straight.images)
     assert torch.equal(resumed.targets, straight.targets)
@@ -259,11 +259,11 @@ def test_interrupted_run_resumes_to_the_same_result(digits, teacher, cache, tmp_
 
 def test_settings_that_cannot_run_are_clear_errors(digits, teacher, cache):
     with pytest.raises(ConfigError, match="train_epochs"):
-        Mkdt().distill(make_ctx(digits, teacher, cache, dataclasses.replace(TINY, max_start_epoch=3)))
+        mkdt.distill(make_ctx(digits, teacher, cache, dataclasses.replace(TINY, max_start_epoch=3)))
     with pytest.raises(ConfigError, match="needs a teacher"):
-        Mkdt().distill(make_ctx(digits, None, cache))
+        mkdt.distill(make_ctx(digits, None, cache))
     with pytest.raises(ConfigError, match="budget"):
-        Mkdt().distill(make_ctx(digits, teacher, cache, budget=10_000))
+        mkdt.distill(make_ctx(digits, teacher, cache, budget=10_000))
 
 
 # --- named deviations ---------------------------------------------------------------------------
@@ -276,8 +276,8 @@ def test_expert_order_cycle_visits_every_expert_once_per_pass(digits, teacher, c
 
 def test_expert_order_single_matches_one_expert_for_the_whole_run(digits, teacher, cache):
     settings = dataclasses.replace(TINY, num_experts=3, iterations=6, syn_steps=1)
-    single = Mkdt().distill(make_ctx(digits, teacher, cache, dataclasses.replace(settings, expert_order="single")))
-    cycle = Mkdt().distill(make_ctx(digits, teacher, cache, settings))
+    single = mkdt.distill(make_ctx(digits, teacher, cache, dataclasses.replace(settings, expert_order="single")))
+    cycle = mkdt.distill(make_ctx(digits, teacher, cache, settings))
     assert single.manifest["experts"]["matched"] == 1 and single.manifest["experts"]["single"] in (0, 1, 2)
     assert cycle.manifest["experts"]["matched"] == 3 and cycle.manifest["experts"]["single"] is None
     assert not torch.equal(single.images, cycle.images)
@@ -286,25 +286,25 @@ def test_expert_order_single_matches_one_expert_for_the_whole_run(digits, teache
 def test_official_normalization_uses_mkdt_constants(digits, teacher, cache):
     cifar100 = dataclasses.replace(digits, name="cifar100")  # same images, the name MKDT has constants for
     settings = dataclasses.replace(TINY, iterations=0, normalization="official")
-    official = Mkdt().distill(make_ctx(cifar100, teacher, cache, settings))
+    official = mkdt.distill(make_ctx(cifar100, teacher, cache, settings))
     mean, std = OFFICIAL_NORMALIZATION["CIFAR100"]
     indices = torch.tensor(official.manifest["source_indices"])
     expected = normalize(to_float(digits.x_train[indices]), mean, std)
     torch.testing.assert_close(official.images, expected)
     torch.testing.assert_close(official.targets, teacher_of(teacher, expected))
     assert official.manifest["normalization"] == {"mean": list(mean), "std": list(std), "kind": "official"}
-    suite = Mkdt().distill(make_ctx(cifar100, teacher, cache, dataclasses.replace(settings, normalization="source")))
+    suite = mkdt.distill(make_ctx(cifar100, teacher, cache, dataclasses.replace(settings, normalization="source")))
     assert suite.manifest["normalization"]["mean"] == list(digits.mean)
     suite_indices = torch.tensor(suite.manifest["source_indices"])
     torch.testing.assert_close(suite.images, normalize(to_float(digits.x_train[suite_indices]), digits.mean,
                                                        digits.std))
     with pytest.raises(ConfigError, match="normalization"):
-        Mkdt().distill(make_ctx(digits, teacher, cache, settings))  # no official constants for 'digits'
+        mkdt.distill(make_ctx(digits, teacher, cache, settings))  # no official constants for 'digits'
 
 
 def test_model_setting_selects_the_student_and_experts(digits, teacher, cache):
-    default = Mkdt().distill(make_ctx(digits, teacher, cache, dataclasses.replace(TINY, iterations=1)))
-    other = Mkdt().distill(make_ctx(digits, teacher, cache, dataclasses.replace(TINY, iterations=1,
+    default = mkdt.distill(make_ctx(digits, teacher, cache, dataclasses.replace(TINY, iterations=1)))
+    other = mkdt.distill(make_ctx(digits, teacher, cache, dataclasses.replace(TINY, iterations=1,
                                                                                 model="convnet_8_8_in")))
     assert default.manifest["model"] == MODEL and other.manifest["model"] == "convnet_8_8_in"
     width = default.targets.shape[1]

@@ -9,8 +9,9 @@ import torch
 
 from kdss_bench.data.registry import load_dataset
 from kdss_bench.errors import ConfigError
+from kdss_bench.methods import mtt
 from kdss_bench.methods.context import DistillContext, local_artifact
-from kdss_bench.methods.mtt import CHECKPOINT_FILE, Mtt, MttRun, expert_recipe
+from kdss_bench.methods.mtt import CHECKPOINT_FILE, MttRun, expert_recipe
 from kdss_bench.methods.mtt_experts import expert_trajectories
 from kdss_bench.methods.mtt_settings import MttSettings
 from kdss_bench.train.augment import normalize, to_float
@@ -44,7 +45,7 @@ def make_run(digits, cache, settings, **kwargs):
 
 
 def test_distill_returns_a_complete_hard_label_set(digits, cache):
-    result = Mtt().distill(make_ctx(digits, cache, budget=25))
+    result = mtt.distill(make_ctx(digits, cache, budget=25))
     assert result.target_kind == "hard"
     assert result.images.shape == (25, 3, 16, 16) and result.images.dtype == torch.float32
     assert result.targets.dtype == torch.int64 and result.targets.shape == (25,)
@@ -60,7 +61,7 @@ def test_distill_returns_a_complete_hard_label_set(digits, cache):
 
 
 def test_images_start_as_normalised_real_images_of_their_class(digits, cache):
-    result = Mtt().distill(make_ctx(digits, cache, dataclasses.replace(TINY, iterations=0)))
+    result = mtt.distill(make_ctx(digits, cache, dataclasses.replace(TINY, iterations=0)))
     indices = torch.tensor(result.manifest["source_indices"])
     torch.testing.assert_close(result.images, normalize(to_float(digits.x_train[indices]), digits.mean, digits.std))
     assert torch.equal(result.targets, digits.y_train[indices])
@@ -110,25 +111,25 @@ def test_a_second_run_reuses_the_experts(digits, tmp_path):
 
         return cache(name, parts, counted)
 
-    Mtt().distill(make_ctx(digits, counting, seed=0))
-    Mtt().distill(make_ctx(digits, counting, seed=1))
+    mtt.distill(make_ctx(digits, counting, seed=0))
+    mtt.distill(make_ctx(digits, counting, seed=1))
     assert built == [0]
 
 
 def test_runs_without_an_artifact_cache(digits):
-    result = Mtt().distill(make_ctx(digits, None, dataclasses.replace(TINY, iterations=1)))
+    result = mtt.distill(make_ctx(digits, None, dataclasses.replace(TINY, iterations=1)))
     assert result.size == 20
 
 
 def test_start_epochs_beyond_the_trajectory_are_a_clear_error(digits, cache):
     settings = dataclasses.replace(TINY, max_start_epoch=3, expert_epochs=1, train_epochs=2)
     with pytest.raises(ConfigError, match="train_epochs"):
-        Mtt().distill(make_ctx(digits, cache, settings))
+        mtt.distill(make_ctx(digits, cache, settings))
 
 
 def test_interrupted_run_resumes_to_the_same_result(digits, cache, tmp_path):
     settings = dataclasses.replace(TINY, iterations=4, checkpoint_every=2)
-    straight = Mtt().distill(make_ctx(digits, cache, settings, work_dir=tmp_path / "a"))
+    straight = mtt.distill(make_ctx(digits, cache, settings, work_dir=tmp_path / "a"))
 
     work = tmp_path / "b"
     first = make_run(digits, cache, settings, work_dir=work)
@@ -138,7 +139,7 @@ def test_interrupted_run_resumes_to_the_same_result(digits, cache, tmp_path):
     first.distill_step()  # lost in the "crash"
     assert (work / CHECKPOINT_FILE).is_file()
 
-    resumed = Mtt().distill(make_ctx(digits, cache, settings, work_dir=work))
+    resumed = mtt.distill(make_ctx(digits, cache, settings, work_dir=work))
     torch.testing.assert_close(resumed.images, straight.images)
     assert resumed.manifest["syn_lr"] == pytest.approx(straight.manifest["syn_lr"])
     assert not (work / CHECKPOINT_FILE).exists()

@@ -7,8 +7,8 @@ import torch
 
 from kdss_bench.data.registry import load_dataset
 from kdss_bench.errors import ConfigError
+from kdss_bench.methods import random_subset
 from kdss_bench.methods.context import DistillContext
-from kdss_bench.methods.random_subset import RandomSubset
 from kdss_bench.methods.random_subset_settings import RandomSubsetSettings
 from kdss_bench.train.augment import normalize, to_float
 
@@ -24,7 +24,7 @@ def make_ctx(digits, budget=23, seed=0):
 
 
 def test_subset_is_balanced_real_normalised_images_with_their_labels(digits):
-    result = RandomSubset().distill(make_ctx(digits))
+    result = random_subset.distill(make_ctx(digits))
     assert result.target_kind == "hard" and result.size == 23
     assert result.images.shape == (23, 3, 16, 16) and result.images.dtype == torch.float32
     assert result.targets.dtype == torch.int64 and torch.isfinite(result.images).all()
@@ -37,7 +37,7 @@ def test_subset_is_balanced_real_normalised_images_with_their_labels(digits):
 
 
 def test_manifest_names_the_run(digits):
-    manifest = RandomSubset().distill(make_ctx(digits, seed=3)).manifest
+    manifest = random_subset.distill(make_ctx(digits, seed=3)).manifest
     assert (manifest["method"], manifest["source"], manifest["budget"], manifest["seed"]) == ("random", "digits", 23, 3)
     assert manifest["input_space"] == "normalized" and manifest["settings"] == {}
     assert manifest["normalization"]["mean"] == list(digits.mean)
@@ -45,13 +45,13 @@ def test_manifest_names_the_run(digits):
 
 
 def test_the_seed_decides_the_subset(digits):
-    first = RandomSubset().distill(make_ctx(digits, seed=0))
-    again = RandomSubset().distill(make_ctx(digits, seed=0))
-    other = RandomSubset().distill(make_ctx(digits, seed=1))
+    first = random_subset.distill(make_ctx(digits, seed=0))
+    again = random_subset.distill(make_ctx(digits, seed=0))
+    other = random_subset.distill(make_ctx(digits, seed=1))
     assert torch.equal(first.images, again.images)
     assert first.manifest["source_indices"] != other.manifest["source_indices"]
 
 
 def test_a_budget_below_one_image_per_class_is_refused(digits):
     with pytest.raises(ConfigError, match="budget 5"):
-        RandomSubset().distill(make_ctx(digits, budget=5))
+        random_subset.distill(make_ctx(digits, budget=5))

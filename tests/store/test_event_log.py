@@ -29,20 +29,6 @@ def test_lines_are_visible_before_close(tmp_path):
     log.close()
 
 
-def test_emitter_binds_run_and_stage(tmp_path):
-    path = tmp_path / "events.jsonl"
-    with EventLog(path) as log:
-        emit = log.emitter("s/c", "finetune")
-        emit("progress", step=2, total=4, loss=0.5, lr=0.01)
-        emit("end")
-    events, _ = read_events(path)
-    assert [(e.run, e.stage, e.kind, e.step, e.total) for e in events] == [
-        ("s/c", "finetune", "progress", 2, 4),
-        ("s/c", "finetune", "end", None, None),
-    ]
-    assert events[0].values == {"loss": 0.5, "lr": 0.01}
-
-
 def test_incremental_offsets_return_only_new_events(tmp_path):
     path = tmp_path / "events.jsonl"
     with EventLog(path) as log:
