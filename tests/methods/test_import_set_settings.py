@@ -56,6 +56,14 @@ def test_the_fingerprint_follows_the_files_contents_not_their_path(tmp_path):
     assert b.input_fingerprint() not in (changed, a.input_fingerprint()), "a missing file counts as well"
 
 
+def test_the_identity_leaves_the_folder_out_and_keeps_how_the_set_is_read():
+    here = ImportSetSettings(path="/here", target_kind="soft", input_space="raw")
+    assert here.identity() == {"target_kind": "soft", "input_space": "raw"} and here.as_dict()["path"] == "/here"
+    assert dataclasses.replace(here, path="/there").identity() == here.identity()
+    assert dataclasses.replace(here, target_kind="features").identity() != here.identity()
+    assert dataclasses.replace(here, input_space="normalized").identity() != here.identity()
+
+
 def test_kind_and_space_choices_are_enforced_when_read():
     s = read(ImportSetSettings, {"path": "/x", "target_kind": "soft", "input_space": "raw"}, "import")
     assert (s.target_kind, s.input_space) == ("soft", "raw")
