@@ -19,9 +19,9 @@ from kdss_bench.cli import app
 from kdss_bench.store.event_log import read_events
 from kdss_bench.store.suite_folder import SuiteFolder
 
-from ..conftest import TINY_SUITE
+from tests.conftest import TINY_SUITE
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 
 
