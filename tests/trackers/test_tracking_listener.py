@@ -161,8 +161,8 @@ def test_the_runners_notices_reach_the_console_and_scheduler_events_no_tracker(t
     listener.on_backend("inline", 1)
     listener.on_stage("teacher:k", "running", "now")
     listener(event("c", "scheduler", "progress", 1, loss=1.0))
-    assert console.heard == [("plan", 1, {"eta": 1}), ("backend", "inline", 1), ("stage", "teacher:k", "running", "now"),
-                             ("event", "scheduler")]
+    assert console.heard == [("plan", 1, {"eta": 1}), ("backend", "inline", 1),
+                             ("stage", "teacher:k", "running", "now"), ("event", "scheduler")]
     assert listener.plan is plan and recording.started == {} and recording.scalars == []
     TrackingListener(None, [], results_root=tmp_path).on_plan(plan, {})  # no console: nothing to forward to
 
