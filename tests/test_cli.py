@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 from kdss_bench.cli import app
 from kdss_bench.store.event_log import read_events
 from kdss_bench.store.suite_folder import SuiteFolder
-
 from tests.conftest import TINY_SUITE
 
 REPO = Path(__file__).resolve().parents[1]
