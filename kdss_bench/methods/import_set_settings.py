@@ -46,6 +46,9 @@ class ImportSetSettings(MethodSettings):
         "target_kind": ("auto", "features", "hard", "soft"),
         "input_space": ("raw", "normalized"),
     }
+    NOT_IN_IDENTITY: ClassVar[tuple[str, ...]] = ("path",)
+    """The folder is where the set lies, not what it is: its files count by their bytes (input_fingerprint),
+    so a released set moved or copied elsewhere keeps its keys, and a changed file changes them."""
 
     def check(self, facts: SuiteFacts, where: KeyPath) -> None:
         """The folder must be named, and exist when files are checked; the tensors are checked when read."""

@@ -1,11 +1,10 @@
-"""KIP/FRePo kernel ridge regression: the trace-relative ridge and the centred one-hot targets."""
+"""KIP/FRePo kernel ridge regression: the trace-relative ridge."""
 
 from __future__ import annotations
 
 import torch
 
 from kdss_bench.methods.kernel_regression import kernel_regression_predict, trace_scaled_ridge
-from kdss_bench.methods.soft_labels import centred_one_hot
 
 
 def test_prediction_is_the_closed_form_with_lambda_proportional_to_the_mean_diagonal():
@@ -20,7 +19,3 @@ def test_prediction_is_the_closed_form_with_lambda_proportional_to_the_mean_diag
     torch.testing.assert_close(kernel_regression_predict(7 * k_ss, 7 * k_ts, y_s, 0.1), expected,
                                rtol=1e-4, atol=1e-5)
 
-
-def test_centred_one_hot_has_one_minus_one_over_c_at_the_label():
-    labels = centred_one_hot(torch.tensor([2, 0]), 4)
-    torch.testing.assert_close(labels, torch.tensor([[-0.25, -0.25, 0.75, -0.25], [0.75, -0.25, -0.25, -0.25]]))

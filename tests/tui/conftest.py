@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from kdss_bench.store.live_runs import CellState
 from kdss_bench.tui.app import DashboardApp
 
 from ..conftest import TINY_SUITE
@@ -74,6 +75,29 @@ def run_app(app: DashboardApp, scenario: Callable[..., Awaitable[None]], size: t
             if launch.process.poll() is None:
                 os.killpg(launch.pid, signal.SIGKILL)
                 launch.process.wait(timeout=30)
+
+
+def cell_state(status: str = "running", **values) -> CellState:
+    """A cell's state as LiveRuns gives it (a running KRR-ST cell unless told otherwise)."""
+    fields = dict(suite="demo", cell="krr_st__lfw_faces__seed0", method="krr_st", target="lfw_faces", seed=0,
+                  status=status, stage="distill", step=30, total=120, eta_s=95.0, last_loss=0.1234, accuracy=None,
+                  wall_time_s=None, error=None, traceback=None, started_at=1000.0, updated_at=1050.0)
+    return CellState(**{**fields, **values})
+
+
+def table_text(table) -> dict[str, dict[str, str]]:
+    """Row key -> column key -> the cell's plain text, of a DataTable."""
+    return {
+        row.value: {column.value: str(table.get_cell(row, column)) for column in table.columns}
+        for row in table.rows
+    }
+
+
+def results_of(root: Path) -> list[dict]:
+    """Every ``result.json`` under ``root``."""
+    import json
+
+    return [json.loads(path.read_text()) for path in sorted(root.glob("*/*/result.json"))]
 
 
 def notifications(app: DashboardApp) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 from kdss_bench.tui.cell_format import accuracy, duration, number, progress_bar
-from kdss_bench.tui.runs_view import middle_ellipsis
 
 
 def test_progress_bar_draws_eighths_with_a_half_step_and_the_percentage():
@@ -32,8 +31,3 @@ def test_numbers_are_compact_small_ones_scientific_and_blank_when_unknown():
     assert number(None) == number(math.inf) == number(True) == ""
     assert accuracy(61.249) == "61.25" and accuracy(None) == ""
 
-
-def test_long_cell_ids_keep_their_seed_visible():
-    cut = middle_ellipsis("no_pretrain__textures3__seed0", 24)
-    assert len(cut) == 24 and cut.endswith("__seed0") and cut.startswith("no_pretrain__") and "…" in cut
-    assert middle_ellipsis("krr_st__dtd10__seed1", 24) == "krr_st__dtd10__seed1"

@@ -27,24 +27,27 @@ def worker_main(connection, label: str) -> None:
     import kdss_bench.runner.stages  # noqa: F401
     from kdss_bench.runner.stage_job import FAILED, JobOutcome, run_stage_job
 
-    while True:
-        try:
-            job = connection.recv()
-        except (EOFError, OSError, KeyboardInterrupt):
-            return
-        if job is None:
-            return
-        try:
-            outcome = run_stage_job(job, worker=label)
-        except KeyboardInterrupt:
-            return
-        except BaseException as exc:  # noqa: BLE001 - a bug outside the stage must still report back
-            outcome = JobOutcome(job.node.id, FAILED, error=f"{type(exc).__name__}: {exc}",
-                                 traceback=traceback.format_exc(limit=20))
-        try:
-            connection.send(outcome)
-        except (BrokenPipeError, OSError):
-            return
+    try:
+        while True:
+            try:
+                job = connection.recv()
+            except (EOFError, OSError):
+                return
+            if job is None:
+                return
+            try:
+                outcome = run_stage_job(job, worker=label)
+            except KeyboardInterrupt:
+                return
+            except BaseException as exc:  # noqa: BLE001 - a bug outside the stage must still report back
+                outcome = JobOutcome(job.node.id, FAILED, error=f"{type(exc).__name__}: {exc}",
+                                     traceback=traceback.format_exc(limit=20))
+            try:
+                connection.send(outcome)
+            except (BrokenPipeError, OSError):
+                return
+    except KeyboardInterrupt:  # a SIGTERM between jobs, or while an outcome is being sent, ends it quietly too
+        return
 
 
 if __name__ == "__main__":

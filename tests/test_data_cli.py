@@ -18,7 +18,7 @@ from kdss_bench.data.registry import clear_dataset_cache, dataset_names
 from tests.conftest import TINY_SUITE
 from tests.data.tiny_trees import write_cifar10, write_cub2011, write_dogs
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 
 

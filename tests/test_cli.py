@@ -18,10 +18,9 @@ from typer.testing import CliRunner
 from kdss_bench.cli import app
 from kdss_bench.store.event_log import read_events
 from kdss_bench.store.suite_folder import SuiteFolder
+from tests.conftest import TINY_SUITE
 
-from ..conftest import TINY_SUITE
-
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 
 
@@ -35,8 +34,70 @@ def results(tmp_path_factory):
     return folder / "results"
 
 
-def test_run_prints_the_table(results):
-    assert (results / "tiny" / "krr_st__lfw_faces__seed0" / "result.json").is_file()
+TWO_SEEDS = """\
+name: two-seeds
+source: digits
+budget: 12
+resolution: 16
+model: convnet_8_16_bn
+teacher: {train: barlow_twins, arch: convnet_8_16_bn, epochs: 1}
+methods: [random, no_pretrain]
+targets: [lfw_faces, textures3]
+seeds: [0, 1]
+pretrain_classifier: {epochs: 2, batch_size: 8}
+finetune: {iterations: 4, batch_size: 16}
+"""
+
+
+@pytest.fixture(scope="module")
+def two_seed_run(tmp_path_factory):
+    """``run`` of a two-method, two-target, two-seed suite: (its results folder, what it printed)."""
+    folder = tmp_path_factory.mktemp("two-seeds")
+    suite = folder / "two-seeds.yaml"
+    suite.write_text(TWO_SEEDS)
+    out = runner.invoke(app, ["run", str(suite), "--results", str(folder / "results"), "--device", "cpu"])
+    assert out.exit_code == 0, out.output
+    return folder / "results", out.stdout, out.stderr
+
+
+def _cell(text: str) -> tuple[float, float, bool]:
+    """'**55.00 ± 5.00**' -> (55.0, 5.0, bold)."""
+    bold = text.startswith("**") and text.endswith("**")
+    mean, std = text.strip("*").split(" ± ")
+    return float(mean), float(std), bold
+
+
+def test_run_prints_the_table(two_seed_run):
+    """Methods as rows, targets as columns, mean ± population std over the seeds per cell, the best mean of
+    each column in bold, then the footer: what the printed table says is what the result files hold."""
+    import statistics
+
+    results, stdout, stderr = two_seed_run
+    assert "finished 8, already done 0, failed 0" in stderr
+    lines = stdout.splitlines()
+    assert lines[0] == "| Method | lfw_faces | textures3 |" and lines[1] == "| :--- | ---: | ---: |"
+    rows = {}
+    for line in lines[2:4]:
+        method, *cells = [part.strip() for part in line.strip("|").split("|")]
+        rows[method] = dict(zip(["lfw_faces", "textures3"], map(_cell, cells), strict=True))
+    assert list(rows) == ["random", "no_pretrain"]
+    accuracies = {}
+    for path in (results / "two-seeds").glob("*/result.json"):
+        result = json.loads(path.read_text())
+        accuracies.setdefault((result["method"], result["target"]), []).append(result["accuracy"])
+    assert sorted(accuracies) == [(m, t) for m in ("no_pretrain", "random") for t in ("lfw_faces", "textures3")]
+    for (method, target), values in accuracies.items():
+        mean, std, _ = rows[method][target]
+        assert len(values) == 2
+        assert mean == pytest.approx(statistics.fmean(values), abs=0.0051)
+        assert std == pytest.approx(statistics.pstdev(values), abs=0.0051)
+    for target in ("lfw_faces", "textures3"):
+        best = max(rows[m][target][0] for m in rows)
+        assert all(rows[m][target][2] == (rows[m][target][0] == best) for m in rows), "bold marks the best mean"
+    footer = lines[5]
+    assert lines[4] == "" and footer.startswith("top-1 test accuracy (%), mean ± population std over 2 seeds; ")
+    assert "eval: finetune; recipe: native; source: digits; budget: 12; model: convnet_8_16_bn" in footer
+    assert "Gain over no_pretrain" in lines and "paired t-test over 2 seeds" in stdout
 
 
 def test_table_json_has_the_documented_fields(results):
