@@ -42,7 +42,14 @@ def test_versions_and_the_cpu_device_name():
     assert versions() == {"python": platform.python_version(), "torch": str(torch.__version__),
                           "kdss_bench": kdss_bench.__version__}
     name = device_name(torch.device("cpu"))
-    assert name.startswith("cpu (") and name.endswith(f", {torch.get_num_threads()} threads)")
+    threads = torch.get_num_threads()
+    assert name.startswith("cpu (") and name.endswith(f", {threads} thread{'' if threads == 1 else 's'})")
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert device_name(torch.device("cpu")).endswith(", 1 thread)")
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_resolve_device():
