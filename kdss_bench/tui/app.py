@@ -273,6 +273,10 @@ class DashboardApp(App[None]):
         if state is None or state.status not in RERUNNABLE:
             self.notify("select a failed, cancelled or stale cell to re-run it", severity="warning")
             return
+        if self.suite_running(state.suite):  # the footer dims R then; the command palette reaches here too
+            self.notify(f"{state.suite} is still running; re-run {state.cell} when it has finished, or cancel it "
+                        "first (c)", severity="warning")
+            return
         run = SuiteFolder(self.results_root, state.suite).latest_run() or {}
         suite_path = run.get("suite_path")
         if not suite_path or not Path(suite_path).is_file():

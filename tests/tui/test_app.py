@@ -54,8 +54,8 @@ def test_cancel_and_rerun_are_offered_only_where_they_apply(demo_results):
         await pilot.press("R")  # a dimmed binding does nothing
         await pilot.pause(0.3)
         assert app.launcher.launches() == [] and notifications(app) == []
-        app.action_rerun_failed()  # as the command palette calls it
-        await wait_for(pilot, lambda: any("the suite file of demo is unknown" in t for t in notifications(app)))
+        app.action_rerun_failed()  # as the command palette calls it: refused too, while the suite runs
+        await wait_for(pilot, lambda: any(f"{SUITE} is still running" in t for t in notifications(app)))
         select(app, (SUITE, next(iter(DONE))))
         await pilot.pause()
         app.action_rerun_failed()
@@ -160,5 +160,28 @@ def test_a_burst_of_events_is_coalesced_into_a_few_repaints_per_second(demo_resu
         elapsed = time.monotonic() - started
         applied = app.polls_applied - before
         assert 1 <= applied <= elapsed / app.poll_interval + 2  # at most one repaint per tick, not one per event
+
+    run_app(demo_app(demo_results), scenario)
+
+
+def test_rerun_of_a_failed_cell_whose_suite_file_is_unknown_says_so(demo_results):
+    import json
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    for record_path in (demo_results / SUITE / "_suite" / "runs").glob("*.json"):  # the run has ended
+        record = json.loads(record_path.read_text())
+        record_path.write_text(json.dumps({**record, "pid": child.pid}))
+
+    async def scenario(app, pilot):
+        await wait_for(pilot, lambda: len(app.screen.query_one(RunsTable).rows) == 6)
+        select(app, (SUITE, FAILED))
+        await pilot.pause()
+        assert not app.suite_running(SUITE) and app.check_action("rerun_failed", ()) is True
+        app.action_rerun_failed()
+        await wait_for(pilot, lambda: any("the suite file of demo is unknown" in t for t in notifications(app)))
+        assert app.launcher.launches() == []
 
     run_app(demo_app(demo_results), scenario)
