@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from kdss_bench.errors import KdssError
 from kdss_bench.store.result_file import read_result
-from kdss_bench.store.run_dir import cell_folder_names, iter_run_dirs
+from kdss_bench.store.result_index import INDEX_FILE
+from kdss_bench.store.run_dir import RESULT_FILE, cell_folder_names, iter_run_dirs
 from kdss_bench.store.suite_folder import SUITE_FOLDER, SuiteFolder
 
 if TYPE_CHECKING:
@@ -135,6 +136,8 @@ def _from_index(root: Path) -> tuple[list[dict[str, Any]] | None, dict[str, str]
 
     if not os.access(root, os.W_OK):
         return None, {}
+    if not (root / INDEX_FILE).exists() and not any(root.glob(f"*/*/{RESULT_FILE}")):
+        return None, {}  # nothing to index: reading must not leave an index.sqlite in an empty folder
     with ResultIndex(root) as index:
         index.sync()
         rows = [row["payload"] for row in index.rows()]

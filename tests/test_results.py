@@ -74,3 +74,8 @@ def test_select_narrows_records_plans_and_problems(finished):
 def test_a_missing_folder_is_one_clear_error(tmp_path):
     with pytest.raises(KdssError, match="folder not found"):
         load(tmp_path / "nowhere")
+
+
+def test_reading_an_empty_folder_writes_nothing_into_it(tmp_path):
+    results = load(tmp_path)
+    assert results.records == [] and list(tmp_path.iterdir()) == []
