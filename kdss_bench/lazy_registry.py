@@ -21,13 +21,10 @@ Entry = TypeVar("Entry")
 class LazyRegistry(Generic[Entry]):
     """An ordered, read-only ``name -> Entry`` table; ``kind`` names what it holds in error messages."""
 
-    def __init__(self, kind: str, entries: Mapping[str, Entry], *, error: type[KdssError] = ConfigError,
-                 extra_names: Iterable[str] = ()) -> None:
+    def __init__(self, kind: str, entries: Mapping[str, Entry], *, error: type[KdssError] = ConfigError) -> None:
         self.kind = kind
         self._entries = dict(entries)
         self._error = error
-        self._extra_names = tuple(extra_names)
-        """Names that are valid without an entry of their own (a family's examples), for did-you-mean."""
 
     def names(self) -> list[str]:
         return list(self._entries)
@@ -50,7 +47,7 @@ class LazyRegistry(Generic[Entry]):
 
     def unknown(self, name: Any, *, hint: str = "") -> KdssError:
         """The one-line error for a name this registry does not hold."""
-        known = [*self._entries, *self._extra_names]
+        known = list(self._entries)
         listing = hint or "registered: " + ", ".join(known)
         return self._error(f"unknown {self.kind} {str(name)!r}; {listing}{did_you_mean(name, known)}")
 
