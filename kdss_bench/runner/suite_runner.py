@@ -69,10 +69,13 @@ def select_cells(suite: Suite, cell_ids: Iterable[str] | None) -> list[Cell]:
 
 def _cell_entry(suite: Suite, cell: Cell) -> dict:
     """A cell as a run record lists it: its id and every axis value (what a table row and column need)."""
-    from kdss_bench.runner.grid import cell_budget, cell_model
+    from kdss_bench.runner.grid import cell_budget, cell_label_fraction, cell_model, cell_protocol
 
-    return {"cell": cell.id, "method": cell.method, "target": cell.target, "seed": cell.seed,
-            "budget": cell_budget(suite, cell), "model": cell_model(suite, cell)}
+    entry = {"cell": cell.id, "method": cell.method, "target": cell.target, "seed": cell.seed,
+             "budget": cell_budget(suite, cell), "model": cell_model(suite, cell)}
+    if suite.protocols or suite.label_fractions:  # as the cell's result.json names them (evaluate_stage)
+        entry.update(protocol=cell_protocol(suite, cell), label_fraction=cell_label_fraction(suite, cell))
+    return entry
 
 
 def _warn_if_oversubscribed(backend, options: ExecutorOptions) -> None:

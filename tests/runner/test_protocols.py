@@ -10,6 +10,7 @@ from safetensors import safe_open
 from kdss_bench.config import load_suite
 from kdss_bench.data.registry import load_dataset
 from kdss_bench.report.results_table import ResultsTable
+from kdss_bench.results import load
 from kdss_bench.runner.plan import CACHED, build_plan, plan_status
 from kdss_bench.runner.suite_runner import run_suite
 from tests.conftest import TINY_SUITE
@@ -77,3 +78,6 @@ def test_both_protocols_run_on_the_same_sets_and_the_table_ranks_them(write_suit
     markdown = table.to_markdown()
     assert "| rank |" in markdown.splitlines()[0] and "Kendall's tau" in markdown
     assert set(plan_status(build_plan(suite), results).values()) == {CACHED}
+    planned = load(results).tables()["tiny"]  # with the run's plan: every planned cell is in its block
+    assert planned.missing == [] and planned.planned_total == 12 and len(planned.rows) == len(table.rows) == 12
+    assert all(dict(row.settings).get("protocol") for row in planned.rows)
