@@ -74,6 +74,7 @@ class MkdtSettings(MethodSettings):
     init: str = "high_loss"  # 2_per.sh --image_init_idx_path ..._high_loss_indices.pkl (sort_dset.py); or "random"
     expert_order: str = "cycle"  # 34d65ae distill.py lines 188-205; "single": HEAD lines 99-147 (one expert)
     normalization: str = "source"  # the suite's source mean/std; "official": utils.py get_dataset constants
+
     # experts (buffer.py)
     num_experts: int = 100  # buffer.py line 78; c100_get_trajectory.sh: 4 GPUs x 5 runs x 5 experts
     train_epochs: int = 20  # buffer.py line 83 --train_epochs 20; a snapshot per epoch (lines 50, 60)

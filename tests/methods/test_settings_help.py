@@ -55,9 +55,23 @@ def test_every_setting_of_every_method_is_documented(name):
         assert row.meaning, f"{name}.{row.name} has no comment beside its field"
 
 
-@pytest.mark.xfail(strict=True, reason="settings_help reads only the comment on the field's own line; "
-                                       "DmSettings.embed_batches continues it on the next line, so its help "
-                                       "ends mid-sentence ('..., else')")
 def test_a_comment_continued_on_the_next_line_is_part_of_the_meaning():
     meaning = next(row.meaning for row in describe_settings(DmSettings) if row.name == "embed_batches")
     assert "per_class" in meaning and not meaning.endswith("else")
+
+
+def test_a_section_heading_after_a_blank_line_continues_no_field():
+    from kdss_bench.methods.settings_help import _comments_in
+
+    source = (
+        "class S:\n"
+        "    a: int = 1  # the first part, and\n"
+        "    # the rest of it\n"
+        "    b: str = 'x'  # ends with a word\n"
+        "\n"
+        "    # a heading\n"
+        "    c: int = 2  # done.\n"
+        "    # not a continuation: the comment above ended its sentence\n"
+    )
+    assert _comments_in(source) == {"a": "the first part, and the rest of it", "b": "ends with a word",
+                                    "c": "done."}
