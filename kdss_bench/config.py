@@ -165,6 +165,11 @@ class Suite:
     def all_label_fractions(self) -> tuple[float, ...]:
         return self.label_fractions or (self.label_fraction,)
 
+    @property
+    def has_evaluation_axes(self) -> bool:
+        """Protocols or label fractions vary: every result and every planned cell then names both values."""
+        return bool(self.protocols or self.label_fractions)
+
     def finetune_for(self, target: str) -> dict[str, Any]:
         recipe = dict(self.finetune)
         if target in self.finetune_iterations_per_target:
@@ -238,20 +243,11 @@ def suite_from_text(text: str, path: str | Path, *, data_root: str | Path | None
     recipe = reader.string(data.get("recipe", "native"), ("recipe",), choices=RECIPES)
     pretrain = _read_recipe(data.get("pretrain"), PretrainRecipe, reader)
     pretrain_classifier = _read_recipe(data.get("pretrain_classifier"), ClassifierPretrainRecipe, reader)
-    label_regression_raw = dict(reader.mapping(data.get("pretrain_label_regression"), ("pretrain_label_regression",)))
-    per_model_raw = label_regression_raw.pop("batch_size_per_model", None)
-    pretrain_label_regression = _read_recipe(label_regression_raw, LabelRegressionPretrainRecipe, reader,
-                                             extra_known=("batch_size_per_model",))
-    key = ("pretrain_label_regression", "batch_size_per_model")
-    batch_per_model = {str(model): reader.integer(size, (*key, str(model)), minimum=1)
-                       for model, size in reader.mapping(per_model_raw, key).items()}
-    finetune_raw = dict(reader.mapping(data.get("finetune"), ("finetune",)))
-    per_target_raw = finetune_raw.pop("iterations_per_target", None)
-    finetune = _read_recipe(finetune_raw, FinetuneRecipe, reader, extra_known=("iterations_per_target",))
-    per_target = dict(FINE_GRAINED_ITERATIONS) if "iterations" not in finetune_raw else {}
-    key = ("finetune", "iterations_per_target")
-    for target, iterations in reader.mapping(per_target_raw, key).items():
-        per_target[str(target)] = reader.integer(iterations, (*key, str(target)), minimum=0)
+    pretrain_label_regression, _, batch_per_model = _read_recipe_and_table(
+        data.get("pretrain_label_regression"), LabelRegressionPretrainRecipe, reader, "batch_size_per_model", minimum=1)
+    finetune, finetune_given, given_per_target = _read_recipe_and_table(
+        data.get("finetune"), FinetuneRecipe, reader, "iterations_per_target", minimum=0)
+    per_target = {**(FINE_GRAINED_ITERATIONS if "iterations" not in finetune_given else {}), **given_per_target}
     linear_probe = _read_recipe(data.get("linear_probe"), LinearProbeRecipe, reader)
     kd = _read_recipe(data.get("kd"), KdRecipe, reader)
     kd_teacher = _read_kd_teacher(data.get("kd_teacher"), reader, resolved_root, check_files)
@@ -458,6 +454,20 @@ def _read_recipe(value: Any, recipe_class: type[Recipe], reader: ConfigReader,
     except SettingError as error:
         raise reader.error(error.key, error.problem) from None
     return recipe
+
+
+def _read_recipe_and_table(value: Any, recipe_class: type[Recipe], reader: ConfigReader, table: str, *,
+                           minimum: int) -> tuple[dict[str, Any], dict[str, Any], dict[str, int]]:
+    """A recipe section that may also hold ``table: {name: integer}`` (per target, per model): the recipe,
+    the keys the suite gave, and the table with each value checked as an integer >= ``minimum``."""
+    section = recipe_class.SECTION
+    given = dict(reader.mapping(value, (section,)))
+    raw_table = given.pop(table, None)
+    recipe = _read_recipe(given, recipe_class, reader, extra_known=(table,))
+    key = (section, table)
+    values = {str(name): reader.integer(item, (*key, str(name)), minimum=minimum)
+              for name, item in reader.mapping(raw_table, key).items()}
+    return recipe, given, values
 
 
 def _read_kd_teacher(value: Any, reader: ConfigReader, data_root: Path | None, check_files: bool) -> dict[str, Any]:

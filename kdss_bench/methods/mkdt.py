@@ -51,7 +51,7 @@ from kdss_bench.methods.mkdt_settings import OFFICIAL_DATASET, MkdtSettings
 from kdss_bench.methods.mtt_experts import ExpertTrajectory
 from kdss_bench.methods.run_checkpoint import CheckpointedRun, RunCheckpoint
 from kdss_bench.methods.set_manifest import common_manifest
-from kdss_bench.methods.trajectory_matching import check_expert_sizes, matching_loss
+from kdss_bench.methods.trajectory_matching import check_expert_sizes, matching_loss, next_in_cycle
 from kdss_bench.train.seeding import build_seeded_model, derive_seed
 
 CHECKPOINT_FILE = "mkdt_checkpoint.pt"
@@ -230,9 +230,7 @@ class MkdtRun(CheckpointedRun):
         """``cycle``: every expert once per pass, in a fresh random order; ``single``: always the same one."""
         if self.single_expert is not None:
             return self.single_expert
-        if not self.expert_queue:
-            self.expert_queue = [int(i) for i in self.expert_rng.permutation(len(self.experts))]
-        return self.expert_queue.pop(0)
+        return next_in_cycle(self.expert_queue, self.expert_rng, len(self.experts))
 
     def distill_step(self) -> float:
         """One iteration: next expert, random start epoch, matching loss, update images, targets, step size."""

@@ -30,7 +30,7 @@ from kdss_bench.methods.mtt_settings import MttSettings
 from kdss_bench.methods.real_images import normalized_train_images
 from kdss_bench.methods.run_checkpoint import CheckpointedRun, RunCheckpoint
 from kdss_bench.methods.set_manifest import common_manifest
-from kdss_bench.methods.trajectory_matching import check_expert_sizes, matching_loss
+from kdss_bench.methods.trajectory_matching import check_expert_sizes, matching_loss, next_in_cycle
 from kdss_bench.train.dsa_augment import DiffAugment
 from kdss_bench.train.seeding import build_seeded_model, derive_seed
 
@@ -128,9 +128,7 @@ class MttRun(CheckpointedRun):
         """``cycle``: every expert once per pass, in a fresh random order; ``uniform``: any expert each time."""
         if self.settings.expert_order == "uniform":
             return int(self.rng.integers(len(self.experts)))
-        if not self.expert_queue:
-            self.expert_queue = [int(i) for i in self.order_rng.permutation(len(self.experts))]
-        return self.expert_queue.pop(0)
+        return next_in_cycle(self.expert_queue, self.order_rng, len(self.experts))
 
     def distill_step(self) -> float:
         """One outer iteration: next expert, random start epoch, matching loss, update pixels and step size."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -72,3 +73,11 @@ def check_expert_sizes(experts: Sequence, size: int) -> None:
         if expert.num_parameters != size:
             raise ConfigError(f"expert {expert.folder} has {expert.num_parameters} parameters but the model "
                               f"has {size}; delete the stale expert cache")
+
+
+def next_in_cycle(queue: list[int], rng: np.random.Generator, count: int) -> int:
+    """The next of ``count`` experts when each is matched once per pass in a fresh random order (both
+    official ``distill.py`` defaults): refills ``queue`` (the pass's remaining experts) with a permutation."""
+    if not queue:
+        queue.extend(int(i) for i in rng.permutation(count))
+    return queue.pop(0)

@@ -73,7 +73,7 @@ def _cell_entry(suite: Suite, cell: Cell) -> dict:
 
     entry = {"cell": cell.id, "method": cell.method, "target": cell.target, "seed": cell.seed,
              "budget": cell_budget(suite, cell), "model": cell_model(suite, cell)}
-    if suite.protocols or suite.label_fractions:  # as the cell's result.json names them (evaluate_stage)
+    if suite.has_evaluation_axes:  # as the cell's result.json names them
         entry.update(protocol=cell_protocol(suite, cell), label_fraction=cell_label_fraction(suite, cell))
     return entry
 

@@ -127,9 +127,9 @@ def _score(model: nn.Module, x_uint8: Tensor, y: Tensor, mean: Stats, std: Stats
                 loss_sum += F.cross_entropy(logits, yb, reduction="sum").double()
                 correct += (logits.argmax(dim=1) == yb).sum()
     finally:
-        with torch.no_grad():
-            for name, buf in model.named_buffers():
-                if name in saved:
+        if saved:  # train-mode forwards updated the BN running statistics: put them back
+            with torch.no_grad():
+                for name, buf in model.named_buffers():
                     buf.copy_(saved[name])
         model.train(was_training)
     n = x_uint8.shape[0]

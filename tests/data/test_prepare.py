@@ -14,23 +14,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kdss_bench.data import dataset_sources, prepared_cache, torchvision_download
+from kdss_bench.data import dataset_sources, torchvision_download
 from kdss_bench.data.archive_extract import file_digest
 from kdss_bench.data.dataset_sources import PAPER_DATASETS, SOURCES, missing_error, missing_paths
 from kdss_bench.data.prepare import prepare_dataset
-from kdss_bench.data.registry import TORCHVISION_SETS, clear_dataset_cache, load_dataset
+from kdss_bench.data.registry import TORCHVISION_SETS, load_dataset
 from kdss_bench.data.torchvision_download import download_torchvision as real_download_torchvision
 from kdss_bench.data.torchvision_reader import TORCHVISION_FOLDERS
 from kdss_bench.errors import DataError, MissingDataError
 from tests.data.tiny_trees import WRITERS, write_cifar10, write_cub2011, write_fashion_mnist, write_flowers102
 
-
-@pytest.fixture(autouse=True)
-def _fresh(monkeypatch: pytest.MonkeyPatch):
-    clear_dataset_cache()
-    monkeypatch.setattr(prepared_cache, "_WARNED", set())
-    yield
-    clear_dataset_cache()
+pytestmark = pytest.mark.usefixtures("fresh_datasets")
 
 
 @pytest.fixture

@@ -26,13 +26,7 @@ from kdss_bench.data.registry import (
 )
 from tests.data.tiny_trees import WRITERS, flowers_md5s, jpeg, write_cub2011
 
-
-@pytest.fixture(autouse=True)
-def _fresh(monkeypatch: pytest.MonkeyPatch):
-    clear_dataset_cache()
-    monkeypatch.setattr(prepared_cache, "_WARNED", set())
-    yield
-    clear_dataset_cache()
+pytestmark = pytest.mark.usefixtures("fresh_datasets")
 
 
 def _write(name: str, root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

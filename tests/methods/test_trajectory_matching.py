@@ -97,3 +97,16 @@ def test_stale_experts_are_a_clear_error():
     check_expert_sizes([SimpleNamespace(num_parameters=10, folder=Path("a"))], 10)
     with pytest.raises(ConfigError, match="stale expert cache"):
         check_expert_sizes([SimpleNamespace(num_parameters=9, folder=Path("a"))], 10)
+
+
+def test_next_in_cycle_matches_each_expert_once_per_pass_and_refills_the_queue_in_place():
+    import numpy as np
+
+    from kdss_bench.methods.trajectory_matching import next_in_cycle
+
+    queue: list[int] = []
+    rng = np.random.default_rng(0)
+    passes = [[next_in_cycle(queue, rng, 4) for _ in range(4)] for _ in range(3)]
+    assert all(sorted(p) == [0, 1, 2, 3] for p in passes) and queue == []
+    queue.extend([2, 0])  # a queue restored from a checkpoint is continued, not reshuffled
+    assert [next_in_cycle(queue, rng, 4), next_in_cycle(queue, rng, 4)] == [2, 0]

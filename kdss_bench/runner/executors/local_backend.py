@@ -163,15 +163,8 @@ class LocalBackend:
         busy = [slot for slot in self.slots if slot.job is not None and slot.process is not None]
         for slot in busy:
             slot.process.terminate()
-        deadline = time.monotonic() + STOP_GRACE_S
+        _reap(busy, deadline=time.monotonic() + STOP_GRACE_S, least_wait=0.0)
         for slot in busy:
-            try:
-                slot.process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                slot.process.kill()
-                slot.process.wait(timeout=5)
-            slot.connection.close()
-            slot.process = None
             self._release(slot)
 
     def close(self) -> None:
@@ -183,15 +176,7 @@ class LocalBackend:
                     slot.connection.send(None)
                 except (BrokenPipeError, OSError):
                     pass
-        deadline = time.monotonic() + 10.0
-        for slot in live:
-            try:
-                slot.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                slot.process.kill()
-                slot.process.wait(timeout=5)
-            slot.connection.close()
-            slot.process = None
+        _reap(live, deadline=time.monotonic() + 10.0, least_wait=0.1)
 
     def worker_pids(self) -> dict[str, int]:
         """Slot label -> pid of its live worker (tests kill one to check a retry)."""
@@ -211,3 +196,16 @@ def _visible_gpus() -> int:
     import torch
 
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _reap(slots: list[_Slot], *, deadline: float, least_wait: float) -> None:
+    """Waits for the slots' workers together until ``deadline`` (each at least ``least_wait``), SIGKILLs
+    those still alive, and closes their pipes."""
+    for slot in slots:
+        try:
+            slot.process.wait(timeout=max(least_wait, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            slot.process.kill()
+            slot.process.wait(timeout=5)
+        slot.connection.close()
+        slot.process = None

@@ -37,7 +37,7 @@ def run(ws: Workspace, job: StageJob, emit_for: EmitFactory) -> StageRecord:
         target = take_label_fraction(target, fraction, params["seed"], suite.label_sampling)
         extra.update(label_fraction=fraction, label_sampling=suite.label_sampling,
                      labelled_images=int(target.y_train.shape[0]))
-    if suite.protocols or suite.label_fractions:  # an axis of the suite: every result names its value
+    if suite.has_evaluation_axes:
         extra.update(protocol=params.get("protocol", "krr_st"), label_fraction=fraction)
     emit = emit_for(evaluation)
     if evaluation == "kd":
